@@ -1,0 +1,53 @@
+"""`gawm` command line. Each subcommand is one job of the harness; bad input exits non-zero with one line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from gawm.envs import BACKENDS, MAP_NAMES
+
+
+def _cmd_env_info(args: argparse.Namespace) -> None:
+    from gawm.envs import make_env
+
+    maps = args.maps or list(MAP_NAMES)
+    rows = {m: make_env(m, backend=args.backend, seed=0).get_env_info() for m in maps}
+    print(json.dumps(rows, indent=2))
+
+
+def _cmd_scripted(args: argparse.Namespace) -> None:
+    from gawm.envs.scripted import scripted_win_rates
+
+    print(json.dumps(scripted_win_rates(args.map, args.episodes, n_envs=min(50, args.episodes), seed=args.seed),
+                     indent=2))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="gawm", description="GAWM reproduction harness")
+    sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("env-info", help="SMAC get_env_info() of maps (n_agents, obs_shape, ...)")
+    p.add_argument("--maps", nargs="*", choices=MAP_NAMES)
+    p.add_argument("--backend", default="sim", choices=BACKENDS)
+    p.set_defaults(func=_cmd_env_info)
+    p = sub.add_parser("scripted", help="win rates of the scripted heuristic and the random policy")
+    p.add_argument("--map", required=True, choices=MAP_NAMES)
+    p.add_argument("--episodes", type=int, default=200)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_scripted)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (ValueError, ImportError, FileNotFoundError) as exc:
+        print(f"gawm {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""The eight SMAC maps of the GAWM paper, as data.
+
+Team compositions, episode limits, races, `unit_type_bits` and `map_type` are SMAC's
+(smac/env/starcraft2/maps/smac_maps.py); they fix every vector size. Geometry (map size, spawn points,
+terrain) is this simulator's own: SMAC's .SC2Map files are binary, so armies start out of sight of each
+other on a 32 x 32 field as in the SMAC maps, and corridor gets two chambers joined by a narrow passage.
+
+Unit-type one-hot ids follow SMAC's `get_unit_type_id` exactly, including its quirk on stalker+zealot maps:
+allies are numbered stalker=0, zealot=1 but enemies zealot=0, stalker=1 (SC2 type ids 74 and 73).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAP_NAMES: tuple[str, ...] = ("2s_vs_1sc", "3s_vs_3z", "2s3z", "3s_vs_4z", "3s_vs_5z", "1c3s5z", "8m", "corridor")
+
+# SMAC's ally / enemy type numbering per map_type (get_unit_type_id); maps with unit_type_bits == 0 need none.
+_ALLY_TYPE_ID = {
+    "stalkers_and_zealots": {"stalker": 0, "zealot": 1},
+    "colossi_stalkers_zealots": {"colossus": 0, "stalker": 1, "zealot": 2},
+}
+_ENEMY_TYPE_ID = {
+    "stalkers_and_zealots": {"zealot": 0, "stalker": 1},
+    "colossi_stalkers_zealots": {"colossus": 0, "stalker": 1, "zealot": 2},
+}
+
+
+@dataclass(frozen=True)
+class MapSpec:
+    """Everything the simulator needs to lay out and score one SMAC scenario."""
+
+    name: str
+    allies: tuple[str, ...]  # unit type names, agent order
+    enemies: tuple[str, ...]
+    episode_limit: int
+    a_race: str
+    b_race: str
+    unit_type_bits: int
+    map_type: str
+    size: tuple[int, int] = (32, 32)
+    ally_spawn: tuple[float, float] = (9.0, 16.0)
+    enemy_spawn: tuple[float, float] = (23.0, 16.0)
+    terrain: str = "open"
+    ally_jitter: float = 0.5  # uniform spawn noise per unit and axis, so episodes differ
+    enemy_jitter: float = 0.5
+
+    @property
+    def n_agents(self) -> int:
+        return len(self.allies)
+
+    @property
+    def n_enemies(self) -> int:
+        return len(self.enemies)
+
+    @property
+    def n_actions(self) -> int:
+        return 6 + self.n_enemies
+
+    @property
+    def shield_bits_ally(self) -> int:
+        return 1 if self.a_race == "P" else 0
+
+    @property
+    def shield_bits_enemy(self) -> int:
+        return 1 if self.b_race == "P" else 0
+
+    def type_id(self, unit: str, ally: bool) -> int:
+        """SMAC's unit-type one-hot index for `unit` (only meaningful when unit_type_bits > 0)."""
+        if self.unit_type_bits == 0:
+            return 0
+        table = (_ALLY_TYPE_ID if ally else _ENEMY_TYPE_ID)[self.map_type]
+        return table[unit]
+
+
+def _rep(unit: str, n: int) -> tuple[str, ...]:
+    return (unit,) * n
+
+
+MAPS: dict[str, MapSpec] = {
+    m.name: m
+    for m in (
+        MapSpec("2s_vs_1sc", _rep("stalker", 2), ("spine_crawler",), 300, "P", "Z", 0, "stalkers",
+                ally_spawn=(8.0, 16.0), enemy_spawn=(20.0, 16.0), enemy_jitter=0.0),  # a fixed structure
+        MapSpec("3s_vs_3z", _rep("stalker", 3), _rep("zealot", 3), 150, "P", "P", 0, "stalkers"),
+        MapSpec("2s3z", _rep("stalker", 2) + _rep("zealot", 3), _rep("stalker", 2) + _rep("zealot", 3), 120,
+                "P", "P", 2, "stalkers_and_zealots"),
+        MapSpec("3s_vs_4z", _rep("stalker", 3), _rep("zealot", 4), 200, "P", "P", 0, "stalkers"),
+        MapSpec("3s_vs_5z", _rep("stalker", 3), _rep("zealot", 5), 250, "P", "P", 0, "stalkers"),
+        MapSpec("1c3s5z", ("colossus",) + _rep("stalker", 3) + _rep("zealot", 5),
+                ("colossus",) + _rep("stalker", 3) + _rep("zealot", 5), 180, "P", "P", 3,
+                "colossi_stalkers_zealots"),
+        MapSpec("8m", _rep("marine", 8), _rep("marine", 8), 120, "T", "T", 0, "marines"),
+        MapSpec("corridor", _rep("zealot", 6), _rep("zergling", 24), 400, "P", "Z", 0, "zealots",
+                ally_spawn=(6.0, 16.0), enemy_spawn=(25.0, 16.0), terrain="corridor"),
+    )
+}
+
+
+def get_map(name: str) -> MapSpec:
+    """Look a map up by SMAC name; an unknown name is a ValueError listing the known ones."""
+    try:
+        return MAPS[name]
+    except KeyError:
+        raise ValueError(f"unknown map '{name}'; known maps: {', '.join(MAP_NAMES)}") from None

@@ -1,0 +1,120 @@
+"""Pathing grids and navigation for the simulator's maps.
+
+A map's walkable area is a boolean grid of 1 x 1 cells (SMAC's pathing grid has the same resolution).
+Open maps are walkable everywhere inside the bounds, so units move in straight lines. Corridor has walls:
+units follow the gradient of precomputed all-pairs geodesic distances between walkable cells, so the
+enemy AI finds its way through the passage instead of pressing against a wall, and every move is clipped
+against the walls (a blocked diagonal move slides along the free axis).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import shortest_path
+
+_NEIGHBOURS = np.array([(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)], dtype=np.int64)
+
+
+def _grid(name: str, size: tuple[int, int]) -> np.ndarray:
+    w, h = size
+    grid = np.zeros((w, h), dtype=bool)  # grid[x, y]
+    if name == "open":
+        grid[:, :] = True
+    elif name == "corridor":
+        grid[1:13, 7:25] = True  # the agents' chamber
+        grid[13:20, 14:18] = True  # the 4-wide passage: the chokepoint
+        grid[20:31, 5:27] = True  # the zerglings' chamber
+    else:
+        raise ValueError(f"unknown terrain '{name}'")
+    return grid
+
+
+class Terrain:
+    """Walkability queries and wall-aware movement for points of shape (..., 2)."""
+
+    def __init__(self, name: str, size: tuple[int, int]):
+        self.name = name
+        self.size = size
+        self.grid = _grid(name, size)  # (W, H) bool
+        self.is_open = bool(self.grid.all())
+        self._geo = None if self.is_open else _geodesic(name, size)
+
+    def pathable(self, pos: np.ndarray) -> np.ndarray:
+        """True where the point lies on a walkable cell inside the map."""
+        w, h = self.size
+        cx = np.floor(pos[..., 0]).astype(np.int64)
+        cy = np.floor(pos[..., 1]).astype(np.int64)
+        inside = (cx >= 0) & (cx < w) & (cy >= 0) & (cy < h)
+        ok = np.zeros(pos.shape[:-1], dtype=bool)
+        ok[inside] = self.grid[cx[inside], cy[inside]]
+        return ok
+
+    def clip_move(self, pos: np.ndarray, delta: np.ndarray) -> np.ndarray:
+        """pos + delta where walkable; otherwise slide along x or y; otherwise stay."""
+        if self.is_open:
+            w, h = self.size
+            new = pos + delta
+            return np.stack([np.clip(new[..., 0], 0.0, w - 1e-3), np.clip(new[..., 1], 0.0, h - 1e-3)], -1)
+        full = pos + delta
+        only_x = pos + delta * np.array([1.0, 0.0])
+        only_y = pos + delta * np.array([0.0, 1.0])
+        ok_full, ok_x, ok_y = self.pathable(full), self.pathable(only_x), self.pathable(only_y)
+        out = np.where(ok_y[..., None], only_y, pos)
+        out = np.where(ok_x[..., None], only_x, out)
+        return np.where(ok_full[..., None], full, out)
+
+    def direction(self, pos: np.ndarray, goal: np.ndarray) -> np.ndarray:
+        """Unit vector (..., 2) along which to walk from pos towards goal (geodesic on walled maps)."""
+        straight = goal - pos
+        if self.is_open:
+            return _unit(straight)
+        cells, dist = self._geo
+        w, h = self.size
+        cp = np.floor(pos).astype(np.int64)
+        cg = np.floor(goal).astype(np.int64)
+        ip = cells[np.clip(cp[..., 0], 0, w - 1), np.clip(cp[..., 1], 0, h - 1)]  # (...,) cell index or -1
+        ig = cells[np.clip(cg[..., 0], 0, w - 1), np.clip(cg[..., 1], 0, h - 1)]
+        valid = (ip >= 0) & (ig >= 0)
+        ipc, igc = np.where(valid, ip, 0), np.where(valid, ig, 0)
+        direct = dist[ipc, igc] <= np.linalg.norm(cp - cg, axis=-1) + 1.5  # nothing in the way
+        nb = cp[..., None, :] + _NEIGHBOURS  # (..., 8, 2)
+        nbx, nby = np.clip(nb[..., 0], 0, w - 1), np.clip(nb[..., 1], 0, h - 1)
+        inb = cells[nbx, nby]  # (..., 8)
+        step = np.linalg.norm(_NEIGHBOURS, axis=-1)
+        cost = np.where(inb >= 0, dist[np.maximum(inb, 0), igc[..., None]] + step, np.inf)
+        best = np.argmin(cost, axis=-1)
+        target = np.take_along_axis(nb, best[..., None, None], axis=-2)[..., 0, :] + 0.5
+        use_direct = direct | ~valid
+        return _unit(np.where(use_direct[..., None], straight, target - pos))
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    return np.where(n > 1e-9, v / np.maximum(n, 1e-9), 0.0)
+
+
+@lru_cache(maxsize=None)
+def _geodesic(name: str, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(cell index grid (W,H) with -1 on walls, all-pairs 8-connected shortest path lengths (C, C))."""
+    grid = _grid(name, size)
+    w, h = size
+    cells = -np.ones((w, h), dtype=np.int64)
+    xs, ys = np.nonzero(grid)
+    cells[xs, ys] = np.arange(len(xs))
+    rows, cols, lens = [], [], []
+    for dx, dy in _NEIGHBOURS:
+        nx, ny = xs + dx, ys + dy
+        ok = (nx >= 0) & (nx < w) & (ny >= 0) & (ny < h)
+        ok[ok] &= grid[nx[ok], ny[ok]]
+        if dx != 0 and dy != 0:  # no corner cutting
+            ok[ok] &= grid[nx[ok], ys[ok]] & grid[xs[ok], ny[ok]]
+        rows.append(cells[xs[ok], ys[ok]])
+        cols.append(cells[nx[ok], ny[ok]])
+        lens.append(np.full(ok.sum(), np.hypot(dx, dy)))
+    n = len(xs)
+    graph = coo_matrix((np.concatenate(lens), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+    dist = shortest_path(graph.tocsr(), method="D", directed=False)
+    return cells, dist.astype(np.float32)
