@@ -24,6 +24,18 @@ def _cmd_scripted(args: argparse.Namespace) -> None:
                      indent=2))
 
 
+def _cmd_train(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from gawm.train import RunSpec, train
+
+    out = Path(args.out) if args.out else Path("results/runs") / args.method / args.map / str(args.seed)
+    summary = train(RunSpec(args.method, args.map, args.seed, args.steps, out, backend=args.backend,
+                            device=args.device, config_path=Path(args.config) if args.config else None),
+                    progress=not args.no_progress)
+    print(json.dumps(summary, indent=2))
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="gawm", description="GAWM reproduction harness")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -36,6 +48,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--episodes", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_scripted)
+    p = sub.add_parser("train", help="train one (method, map, seed) run; re-running resumes it")
+    p.add_argument("--method", required=True)
+    p.add_argument("--map", required=True, choices=MAP_NAMES)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--steps", type=int, required=True, help="real environment steps (the paper's budget)")
+    p.add_argument("--out", help="run directory (default results/runs/<method>/<map>/<seed>)")
+    p.add_argument("--backend", default="sim", choices=BACKENDS)
+    p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:1, ...")
+    p.add_argument("--config", help="method YAML to use instead of config/methods/<method>.yaml")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_train)
     return ap
 
 

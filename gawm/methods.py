@@ -1,0 +1,70 @@
+"""The method interface every algorithm implements, the registry, and method configs from config/methods/.
+
+A method's YAML has one block per component (`runner`, `policy`, and e.g. `world_model`) and an optional
+`maps:` block of per-map overrides (deep-merged over the defaults), so every hyperparameter has exactly
+one home and per-map tuning (as the baselines' public code does) stays visible.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from gawm.config import ConfigError, load_yaml
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config" / "methods"
+
+# name -> (module, class, config file stem)
+REGISTRY: dict[str, tuple[str, str, str]] = {
+    "mappo": ("baselines.mappo.method", "MAPPOMethod", "mappo"),
+}
+
+
+class Method(Protocol):
+    """What the shared runner (gawm.train) needs from an algorithm."""
+
+    metric_names: tuple[str, ...]
+
+    def init_hidden(self, batch: int) -> Any: ...
+    def act(self, obs: np.ndarray, avail: np.ndarray, state: np.ndarray, hidden: Any, reset: np.ndarray,
+            deterministic: bool) -> tuple[np.ndarray, Any]: ...
+    def observe_episode(self, episode: dict[str, Any]) -> None: ...
+    def update(self, rng: np.random.Generator) -> dict[str, float]: ...
+    def state_dict(self) -> dict[str, Any]: ...
+    def load_state_dict(self, sd: dict[str, Any]) -> None: ...
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        elif k not in out:
+            raise ConfigError(f"per-map override sets unknown key '{k}'")
+        else:
+            out[k] = v
+    return out
+
+
+def load_method_config(method: str, map_name: str, path: Path | None = None) -> dict[str, Any]:
+    """The method's YAML with its per-map overrides for `map_name` applied."""
+    if method not in REGISTRY:
+        raise ValueError(f"unknown method '{method}'; known methods: {', '.join(sorted(REGISTRY))}")
+    path = Path(path) if path is not None else CONFIG_DIR / f"{REGISTRY[method][2]}.yaml"
+    data = load_yaml(path)
+    overrides = data.pop("maps", None) or {}
+    if map_name in overrides:
+        data = _merge(data, overrides[map_name])
+    return data
+
+
+def build_method(method: str, cfg: dict[str, Any], env_info: dict[str, int], device: torch.device, seed: int):
+    if method not in REGISTRY:
+        raise ValueError(f"unknown method '{method}'; known methods: {', '.join(sorted(REGISTRY))}")
+    module, cls, _ = REGISTRY[method]
+    return getattr(importlib.import_module(module), cls)(cfg, env_info, device, seed)
