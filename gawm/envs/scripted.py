@@ -76,46 +76,24 @@ def heuristic_policy(spec: MapSpec, kite_distance: float = 2.5, hold_distance: f
     return act
 
 
+class _Stateless:
+    """Adapts a memoryless scripted policy to the acting interface the episode runner expects."""
+
+    def __init__(self, policy: Policy):
+        self.policy = policy
+
+    def init_hidden(self, batch: int) -> None:
+        return None
+
+    def act(self, obs, avail, state, hidden, reset, deterministic):
+        return self.policy(obs, avail), None
+
+
 def run_episodes(env, policy: Policy, n_episodes: int) -> dict[str, float]:
-    """Play `n_episodes` with a vectorised env, resetting battles as they finish; win rate and returns."""
-    env.reset()
-    B = env.n_envs
-    returns = np.zeros(B)
-    lengths = np.zeros(B, dtype=np.int64)
-    started = B
-    finished_returns, finished_lengths, wins = [], [], []
-    active = np.ones(B, dtype=bool)
-    while len(wins) < n_episodes:
-        obs, avail = env.get_obs(), env.get_avail_actions()
-        actions = policy(obs, avail)
-        if not active.all():  # idle battles (no more episodes needed) replay their last state harmlessly
-            actions = np.where(active[:, None], actions, actions)
-        reward, terminated, info = env.step(actions)
-        returns += reward
-        lengths += 1
-        done = np.flatnonzero(terminated & active)
-        for b in done:
-            if len(wins) < n_episodes:
-                finished_returns.append(returns[b])
-                finished_lengths.append(lengths[b])
-                wins.append(bool(info["battle_won"][b]))
-        returns[terminated] = 0.0
-        lengths[terminated] = 0
-        if terminated.any():
-            need = n_episodes - started
-            restart = terminated.copy()
-            if need < terminated.sum():  # start only as many new episodes as still needed
-                idx = np.flatnonzero(terminated)
-                restart[idx[max(need, 0):]] = False
-                active[idx[max(need, 0):]] = False
-            started += int(restart.sum())
-            env.reset(terminated)  # finished battles always reset so the vector env can step again
-    return {
-        "episodes": float(n_episodes),
-        "win_rate": float(np.mean(wins)),
-        "mean_return": float(np.mean(finished_returns)),
-        "mean_length": float(np.mean(finished_lengths)),
-    }
+    """Win rate, mean return and length over the first `n_episodes` started in a vectorised env."""
+    from gawm.collector import evaluate_policy  # the one batched episode runner of the harness
+
+    return evaluate_policy(env, _Stateless(policy), n_episodes)
 
 
 def scripted_win_rates(map_name: str, episodes: int, n_envs: int, seed: int) -> dict[str, dict[str, float]]:
