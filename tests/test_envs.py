@@ -131,7 +131,7 @@ def reference_avail(env: VecSimEnv, b: int, i: int) -> np.ndarray:
         avail[2 + k] = bool(bt.terrain.pathable(np.array([x + dx, y + dy]))[()])
     for e in range(bt.E):
         u = bt.N + e
-        avail[6 + e] = bt.hp[b, u] > 0 and np.hypot(*(bt.pos[b, u] - bt.pos[b, i])) < SHOOT_RANGE
+        avail[6 + e] = bt.hp[b, u] > 0 and np.hypot(*(bt.pos[b, u] - bt.pos[b, i])) <= SHOOT_RANGE
     return avail
 
 
@@ -181,7 +181,7 @@ def test_attack_available_exactly_when_target_alive_and_in_shoot_range():
     for _ in range(50):
         avail = env.get_avail_actions()
         d = np.hypot(*(bt.pos[:, None, bt.N:, :] - bt.pos[:, :bt.N, None, :]).transpose(3, 0, 1, 2))
-        expected = (d < SHOOT_RANGE) & bt.alive[:, None, bt.N:] & bt.alive[:, :bt.N, None]
+        expected = (d <= SHOOT_RANGE) & bt.alive[:, None, bt.N:] & bt.alive[:, :bt.N, None]
         assert (avail[..., 6:] == expected).all()
         _, terminated, _ = env.step(pol(env.get_obs(), avail))
         env.reset(terminated)

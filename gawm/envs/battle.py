@@ -155,7 +155,7 @@ class VecBattle:
         avail[..., 1] = agent_alive
         probe = self.pos[:, :N, None, :] + MOVE_DIRS * (MOVE_AMOUNT / 2)  # (B, N, 4, 2), SMAC's can_move probe
         avail[..., 2:6] = self.terrain.pathable(probe) & agent_alive[..., None]
-        avail[..., 6:] = (dist[:, :N, N:] < SHOOT_RANGE) & alive[:, None, N:] & agent_alive[..., None]
+        avail[..., 6:] = (dist[:, :N, N:] <= SHOOT_RANGE) & alive[:, None, N:] & agent_alive[..., None]
         return avail
 
     # ------------------------------------------------------------------ step
