@@ -1,0 +1,287 @@
+"""The GAWM world model (paper Sec. 3.1, Eqs. 1-3); `obs_fusion=False` gives the GAWM* ablation.
+
+Index convention (Dreamer rows): row t holds o_t, the action a_{t-1} that led to it, and the reward earned on
+arriving at t. One step of the model is
+
+    e_{t-1} = f_af(z_{t-1}, a_{t-1})         act-fusion over agents            (1b)
+    h_t^i   = GRU(h_{t-1}^i, e_{t-1}^i)      shared GRU, reset to 0 at is_first (1a)
+    z^_t^i  ~ p(. | h_t^i)                   prior                              (1e)
+    g_t     = f_of(h_t, embed(o_t))          obs-fusion over agents             (1c)
+    z_t^i   ~ p(. | g_t^i)                   posterior                          (1d)
+
+and the predictors read (h_t, z_t): observation and available actions per agent (2a), team reward and
+discount from all agents through a permutation-invariant pool (2b, 2c).
+
+Loss (Eq. 3), averaged over (b, t): per-agent terms are averaged over agents (a per-agent ELBO, so loss scales
+do not grow with N) and summed over feature dims; team terms are per step.
+  obs      0.5 * ||o^ - o||^2             (unit-variance Gaussian NLL, constant dropped)
+  avail    BCE of the avail logits, summed over actions (the policy needs masks in imagination)
+  reward   0.5 * (r^ - r)^2, on symlog(r) when `reward_loss == "symlog_mse"` (predictions are symexp'd back)
+  discount BCE of the continuation logit
+  kl       KL balancing (alpha = kl_balance) with free nats, times kl_beta.
+Dead agents are not masked: their observations are zeros and only no-op is available, and imagination must
+reproduce exactly that, so `alive` is not used by the loss.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gawm.nets import (ActFusion, AgentPool, LatentHead, ObsFusion, RecurrentCell, balanced_kl, bernoulli_nll,
+                       categorical_entropy, gaussian_nll, mlp, mode_onehot, sample_straight_through, symexp,
+                       symlog)
+
+__all__ = ["WorldModelConfig", "WorldModel", "PolicyFn"]
+
+PolicyFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # obs (B,N,O), avail (B,N,A) bool -> (B,N) long
+
+
+@dataclass
+class WorldModelConfig:
+    """Every size and coefficient of the world model; values live in YAML (no defaults here).
+
+    n_agents, obs_dim, n_actions come from the environment at run time.
+    """
+
+    n_agents: int
+    obs_dim: int
+    n_actions: int
+    deter_dim: int  # GRU state h
+    stoch_groups: int  # G categorical variables per agent
+    stoch_classes: int  # C classes each
+    unimix: float  # uniform mix of latent probs (0 = off)
+    hidden_dim: int  # width of every MLP
+    mlp_layers: int  # hidden layers of the heads and the obs encoder
+    embed_dim: int  # obs embedding size
+    fusion_dim: int  # d_model of both Transformers and width of e, g
+    fusion_heads: int
+    fusion_ff_dim: int
+    act_fusion_layers: int
+    obs_fusion_layers: int
+    obs_fusion: bool  # False = GAWM*: posterior from each agent's own (h, o)
+    act: Literal["elu", "relu", "silu", "gelu"]
+    layer_norm: bool
+    reward_loss: Literal["mse", "symlog_mse"]
+    kl_beta: float
+    kl_balance: float
+    free_nats: float
+    lr: float
+    adam_eps: float
+    grad_clip: float
+
+    def validate(self) -> None:
+        for name in ("n_agents", "obs_dim", "n_actions", "deter_dim", "stoch_groups", "stoch_classes", "hidden_dim",
+                     "embed_dim", "fusion_dim", "fusion_heads", "fusion_ff_dim", "act_fusion_layers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"WorldModelConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.mlp_layers < 0:
+            raise ValueError(f"WorldModelConfig.mlp_layers must be >= 0, got {self.mlp_layers}")
+        if self.obs_fusion_layers < (1 if self.obs_fusion else 0):
+            raise ValueError(f"WorldModelConfig.obs_fusion_layers must be >= 1 when obs_fusion is on, "
+                             f"got {self.obs_fusion_layers}")
+        if self.fusion_dim % self.fusion_heads:
+            raise ValueError(f"WorldModelConfig.fusion_dim ({self.fusion_dim}) must be divisible by fusion_heads "
+                             f"({self.fusion_heads})")
+        if not 0.0 <= self.unimix < 1.0:
+            raise ValueError(f"WorldModelConfig.unimix must be in [0, 1), got {self.unimix}")
+        if not 0.0 <= self.kl_balance <= 1.0:
+            raise ValueError(f"WorldModelConfig.kl_balance must be in [0, 1], got {self.kl_balance}")
+        for name in ("kl_beta", "free_nats"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"WorldModelConfig.{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("lr", "adam_eps", "grad_clip"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"WorldModelConfig.{name} must be > 0, got {getattr(self, name)}")
+        if self.act not in ("elu", "relu", "silu", "gelu"):
+            raise ValueError(f"WorldModelConfig.act: unknown activation {self.act!r}")
+        if self.reward_loss not in ("mse", "symlog_mse"):
+            raise ValueError(f"WorldModelConfig.reward_loss must be 'mse' or 'symlog_mse', got {self.reward_loss!r}")
+
+    @property
+    def stoch_dim(self) -> int:
+        return self.stoch_groups * self.stoch_classes
+
+
+class WorldModel(nn.Module):
+    """GAWM / GAWM* world model: `observe` (posterior filtering), `loss` (Eq. 3), `update`, `imagine`."""
+
+    def __init__(self, cfg: WorldModelConfig):
+        super().__init__()
+        cfg.validate()
+        self.cfg = cfg
+        H, Z, A, O = cfg.deter_dim, cfg.stoch_dim, cfg.n_actions, cfg.obs_dim
+        hid, nl, act, ln = cfg.hidden_dim, cfg.mlp_layers, cfg.act, cfg.layer_norm
+        self.act_fusion = ActFusion(Z, A, cfg.fusion_dim, cfg.act_fusion_layers, cfg.fusion_heads,
+                                    cfg.fusion_ff_dim, act)
+        self.recurrent = RecurrentCell(cfg.fusion_dim, H)
+        self.obs_encoder = mlp(O, cfg.embed_dim, hid, nl, act, ln, out_act=True)
+        self.obs_fusion = ObsFusion(H, cfg.embed_dim, cfg.fusion_dim, cfg.obs_fusion_layers, cfg.fusion_heads,
+                                    cfg.fusion_ff_dim, act, fuse=cfg.obs_fusion)
+        self.prior_head = LatentHead(H, cfg.stoch_groups, cfg.stoch_classes, hid, nl, act, ln, cfg.unimix)
+        self.post_head = LatentHead(cfg.fusion_dim, cfg.stoch_groups, cfg.stoch_classes, hid, nl, act, ln,
+                                    cfg.unimix)
+        self.obs_decoder = mlp(H + Z, O, hid, nl, act, ln)
+        self.avail_decoder = mlp(H + Z, A, hid, nl, act, ln)
+        self.reward_head = AgentPool(H + Z, hid, nl, act, ln)
+        self.discount_head = AgentPool(H + Z, hid, nl, act, ln)
+
+    # ----------------------------------------------------------------------------------------- model pieces
+    def step_deter(self, h: torch.Tensor, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """h_t from (h_{t-1}, z_{t-1}, a_{t-1}): (..., N, H), (..., N, Z), (..., N, A) one-hot -> (..., N, H)."""
+        return self.recurrent(h, self.act_fusion(z, a))
+
+    def prior_logits(self, h: torch.Tensor) -> torch.Tensor:
+        """p(z^_t | h_t): (..., N, H) -> log-probs (..., N, G, C)."""
+        return self.prior_head(h)
+
+    def posterior_logits(self, h: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
+        """p(z_t | g_t), g_t = f_of(h_t, o_t): (..., N, H), (..., N, O) -> log-probs (..., N, G, C)."""
+        return self.post_head(self.obs_fusion(h, self.obs_encoder(obs)))
+
+    def heads(self, h: torch.Tensor, z: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Raw predictor outputs from (h, z) (..., N, H), (..., N, Z): obs (..., N, O), avail_logits (..., N, A),
+        reward_raw (...) (in symlog space if so configured), discount_logit (...)."""
+        feat = torch.cat([h, z], dim=-1)  # (..., N, H+Z)
+        return {"obs": self.obs_decoder(feat), "avail_logits": self.avail_decoder(feat),
+                "reward_raw": self.reward_head(feat), "discount_logit": self.discount_head(feat)}
+
+    def decode(self, h: torch.Tensor, z: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Predictions in data space: obs (..., N, O), avail (..., N, A) bool (>= 1 per agent),
+        avail_probs, reward (...), discount (...) continuation probability."""
+        out = self.heads(h, z)
+        reward = symexp(out["reward_raw"]) if self.cfg.reward_loss == "symlog_mse" else out["reward_raw"]
+        return {"obs": out["obs"], "avail": predicted_avail(out["avail_logits"]),
+                "avail_probs": torch.sigmoid(out["avail_logits"]), "reward": reward,
+                "discount": torch.sigmoid(out["discount_logit"])}
+
+    def initial_state(self, batch: int, device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Zero (h, z): (B, N, H), (B, N, Z), the state before an episode's first step."""
+        c = self.cfg
+        return (torch.zeros(batch, c.n_agents, c.deter_dim, device=device),
+                torch.zeros(batch, c.n_agents, c.stoch_dim, device=device))
+
+    # ------------------------------------------------------------------------------------------ filtering
+    def observe(self, batch: dict[str, torch.Tensor],
+                state: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+        """Posterior filtering over a batch of sequences (loop over T only; agents and batch vectorised).
+
+        `state` is the (h, z) before row 0 (zeros if None; ignored where is_first). Returns
+        h (B,T,N,H), z (B,T,N,Z) straight-through posterior samples, post_logits and prior_logits (B,T,N,G,C).
+        """
+        obs = batch["obs"].float()  # (B, T, N, O)
+        prev_a = batch["prev_action"].float()  # (B, T, N, A)
+        keep = (~batch["is_first"].bool()).to(obs.dtype)[..., None, None]  # (B, T, 1, 1)
+        B, T = obs.shape[:2]
+        h, z = state if state is not None else self.initial_state(B, obs.device)
+        embed = self.obs_encoder(obs)  # (B, T, N, E), time-parallel
+        hs, zs, posts = [], [], []
+        for t in range(T):
+            k = keep[:, t]  # (B, 1, 1)
+            h = self.step_deter(h * k, z * k, prev_a[:, t] * k)  # (B, N, H)
+            post = self.post_head(self.obs_fusion(h, embed[:, t]))  # (B, N, G, C)
+            z = sample_straight_through(post)  # (B, N, Z)
+            hs.append(h)
+            zs.append(z)
+            posts.append(post)
+        h_seq = torch.stack(hs, 1)  # (B, T, N, H)
+        return {"h": h_seq, "z": torch.stack(zs, 1), "post_logits": torch.stack(posts, 1),
+                "prior_logits": self.prior_head(h_seq)}  # prior is time-parallel given h
+
+    # ----------------------------------------------------------------------------------------------- loss
+    def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        """Eq. (3) on a batch (see module docstring for the terms): (scalar loss, metrics of floats)."""
+        c = self.cfg
+        out = self.observe(batch)
+        pred = self.heads(out["h"], out["z"])
+        obs_loss = gaussian_nll(pred["obs"], batch["obs"].float()).mean()
+        avail_loss = bernoulli_nll(pred["avail_logits"], batch["avail"]).sum(-1).mean()
+        target_r = batch["reward"].float()  # (B, T)
+        if c.reward_loss == "symlog_mse":
+            target_r = symlog(target_r)
+        reward_loss = (0.5 * (pred["reward_raw"] - target_r).pow(2)).mean()
+        discount_loss = bernoulli_nll(pred["discount_logit"], batch["discount"].float()).mean()
+        kl_loss, kl = balanced_kl(out["post_logits"], out["prior_logits"], c.kl_balance, c.free_nats)
+        kl_loss = kl_loss.mean()
+        total = obs_loss + reward_loss + discount_loss + avail_loss + c.kl_beta * kl_loss
+        metrics = {
+            "wm_loss": total.item(), "obs_loss": obs_loss.item(), "reward_loss": reward_loss.item(),
+            "discount_loss": discount_loss.item(), "avail_loss": avail_loss.item(), "kl": kl.mean().item(),
+            "kl_loss": kl_loss.item(),
+            "prior_entropy": categorical_entropy(out["prior_logits"]).mean().item(),
+            "post_entropy": categorical_entropy(out["post_logits"]).mean().item(),
+        }
+        return total, metrics
+
+    def make_optimizer(self) -> torch.optim.Optimizer:
+        """Adam with the configured lr and eps over all world-model parameters."""
+        return torch.optim.Adam(self.parameters(), lr=self.cfg.lr, eps=self.cfg.adam_eps)
+
+    def update(self, batch: dict[str, torch.Tensor], optimizer: torch.optim.Optimizer) -> dict[str, float]:
+        """One gradient step on Eq. (3) with global-norm clipping; returns the loss metrics and grad_norm."""
+        self.train()
+        loss, metrics = self.loss(batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        metrics["grad_norm"] = float(nn.utils.clip_grad_norm_(self.parameters(), self.cfg.grad_clip))
+        optimizer.step()
+        return metrics
+
+    # ------------------------------------------------------------------------------------ using the model
+    @torch.no_grad()
+    def start_states(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior (h, z) of every row, flattened over (B, T): (B*T, N, H), (B*T, N, Z); imagination starts."""
+        out = self.observe(batch)
+        return out["h"].flatten(0, 1), out["z"].flatten(0, 1)
+
+    @torch.no_grad()
+    def one_step_predictions(self, batch: dict[str, torch.Tensor], sample: bool = False) -> dict[str, torch.Tensor]:
+        """Prior-based one-step predictions for every (b, t), for GCI/GPE analysis.
+
+        h_t comes from filtering the real past (posterior z_{t-1}, real a_{t-1}) and does not see o_t; z^_t is
+        the prior's mode (or a sample if `sample`). Returns obs (B,T,N,O), avail (B,T,N,A) bool, avail_probs,
+        reward (B,T), discount (B,T) probability.
+        """
+        out = self.observe(batch)
+        prior = out["prior_logits"]
+        z_hat = sample_straight_through(prior) if sample else mode_onehot(prior)
+        return self.decode(out["h"], z_hat)
+
+    @torch.no_grad()
+    def imagine(self, start_h: torch.Tensor, start_z: torch.Tensor, policy_fn: PolicyFn,
+                horizon: int) -> dict[str, torch.Tensor]:
+        """Roll the prior forward `horizon` steps from (h, z) (B, N, H), (B, N, Z) under `policy_fn`.
+
+        Step j: the policy sees decoded obs_j and predicted avail_j, picks a_j; then h_{j+1}, z^_{j+1} ~ prior,
+        and reward_j / discount_j are read at j+1 (earned by a_j). Returns obs (k+1,B,N,O), avail (k+1,B,N,A)
+        bool, actions (k,B,N) long, reward (k,B), discount (k,B) probabilities, h (k+1,B,N,H), z (k+1,B,N,Z).
+        """
+        if horizon < 1:
+            raise ValueError(f"imagination horizon must be >= 1, got {horizon}")
+        h, z = start_h, start_z
+        dec = self.decode(h, z)
+        hs, zs, obs, avail = [h], [z], [dec["obs"]], [dec["avail"]]
+        actions, rewards, discounts = [], [], []
+        for _ in range(horizon):
+            a = policy_fn(obs[-1], avail[-1]).long()  # (B, N)
+            h = self.step_deter(h, z, F.one_hot(a, self.cfg.n_actions).to(h.dtype))
+            z = sample_straight_through(self.prior_head(h))
+            dec = self.decode(h, z)
+            for seq, val in ((actions, a), (hs, h), (zs, z), (obs, dec["obs"]), (avail, dec["avail"]),
+                             (rewards, dec["reward"]), (discounts, dec["discount"])):
+                seq.append(val)
+        return {"obs": torch.stack(obs), "avail": torch.stack(avail), "actions": torch.stack(actions),
+                "reward": torch.stack(rewards), "discount": torch.stack(discounts), "h": torch.stack(hs),
+                "z": torch.stack(zs)}
+
+
+def predicted_avail(logits: torch.Tensor) -> torch.Tensor:
+    """Avail mask from logits (..., A): sigmoid > 0.5, and the argmax action forced on where none passes,
+    so every agent always has at least one legal action (the policy's masked softmax needs one)."""
+    mask = logits > 0.0
+    fallback = F.one_hot(logits.argmax(-1), logits.shape[-1]).bool()
+    return torch.where(mask.any(-1, keepdim=True), mask, fallback)
