@@ -19,9 +19,11 @@ from gawm.config import ConfigError, load_yaml
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config" / "methods"
 
-# name -> (module, class, config file stem)
-REGISTRY: dict[str, tuple[str, str, str]] = {
-    "mappo": ("baselines.mappo.method", "MAPPOMethod", "mappo"),
+# name -> (module, class, config file stem, overrides applied on top of that file)
+REGISTRY: dict[str, tuple[str, str, str, dict]] = {
+    "gawm": ("gawm.gawm_method", "GAWMMethod", "gawm", {}),
+    "gawm_star": ("gawm.gawm_method", "GAWMMethod", "gawm", {"world_model": {"obs_fusion": False}}),  # GAWM*
+    "mappo": ("baselines.mappo.method", "MAPPOMethod", "mappo", {}),
 }
 
 
@@ -35,7 +37,7 @@ class Method(Protocol):
             deterministic: bool) -> tuple[np.ndarray, Any]: ...
     def observe_episode(self, episode: dict[str, Any]) -> None: ...
     def update(self, rng: np.random.Generator) -> dict[str, float]: ...
-    def state_dict(self) -> dict[str, Any]: ...
+    def state_dict(self, full: bool = True) -> dict[str, Any]: ...  # full=False: networks only
     def load_state_dict(self, sd: dict[str, Any]) -> None: ...
 
 
@@ -55,16 +57,17 @@ def load_method_config(method: str, map_name: str, path: Path | None = None) -> 
     """The method's YAML with its per-map overrides for `map_name` applied."""
     if method not in REGISTRY:
         raise ValueError(f"unknown method '{method}'; known methods: {', '.join(sorted(REGISTRY))}")
-    path = Path(path) if path is not None else CONFIG_DIR / f"{REGISTRY[method][2]}.yaml"
+    _, _, stem, method_overrides = REGISTRY[method]
+    path = Path(path) if path is not None else CONFIG_DIR / f"{stem}.yaml"
     data = load_yaml(path)
     overrides = data.pop("maps", None) or {}
     if map_name in overrides:
         data = _merge(data, overrides[map_name])
-    return data
+    return _merge(data, method_overrides)
 
 
 def build_method(method: str, cfg: dict[str, Any], env_info: dict[str, int], device: torch.device, seed: int):
     if method not in REGISTRY:
         raise ValueError(f"unknown method '{method}'; known methods: {', '.join(sorted(REGISTRY))}")
-    module, cls, _ = REGISTRY[method]
+    module, cls, _, _ = REGISTRY[method]
     return getattr(importlib.import_module(module), cls)(cfg, env_info, device, seed)

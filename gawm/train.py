@@ -144,7 +144,7 @@ def train(spec: RunSpec, progress: bool = True, stop_after_iterations: int | Non
                      "wall_s": state["wall_s"], **metrics})
         bar.update(steps)
         if state["step"] >= state["next_snapshot"]:
-            atomic_torch_save({"step": state["step"], "method": method.state_dict()},
+            atomic_torch_save({"step": state["step"], "method": method.state_dict(full=False)},
                               ckpt_dir / f"step_{state['step']:08d}.pt")
             state["next_snapshot"] += runner.snapshot_every
         if state["step"] >= state["next_checkpoint"] or state["step"] >= spec.steps:
@@ -159,7 +159,7 @@ def train(spec: RunSpec, progress: bool = True, stop_after_iterations: int | Non
     rows = evals.rows()
     if not rows or float(rows[-1]["step"]) < state["step"]:
         evals.append({"step": state["step"], **final})
-    atomic_torch_save({"step": state["step"], "method": method.state_dict()}, ckpt_dir / "final.pt")
+    atomic_torch_save({"step": state["step"], "method": method.state_dict(full=False)}, ckpt_dir / "final.pt")
     summary = {"method": spec.method, "map": spec.map_name, "seed": spec.seed, "steps": state["step"],
                "episodes": state["episodes"], "wall_s": state["wall_s"], "final_eval": final}
     atomic_write_json(out / "summary.json", summary)

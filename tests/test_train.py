@@ -16,11 +16,14 @@ import pytest
 from gawm.cli import main as cli_main
 
 TINY = Path(__file__).parent / "configs" / "mappo_tiny.yaml"
+TINY_GAWM = Path(__file__).parent / "configs" / "gawm_tiny.yaml"
+CONFIGS = {"mappo": TINY, "gawm": TINY_GAWM}
 
 
-def _train_cmd(out: Path, steps: int) -> list[str]:
-    return [sys.executable, "-m", "gawm.cli", "train", "--method", "mappo", "--map", "3s_vs_3z", "--seed", "3",
-            "--steps", str(steps), "--out", str(out), "--config", str(TINY), "--no-progress", "--device", "cpu"]
+def _train_cmd(out: Path, steps: int, method: str = "mappo") -> list[str]:
+    return [sys.executable, "-m", "gawm.cli", "train", "--method", method, "--map", "3s_vs_3z", "--seed", "3",
+            "--steps", str(steps), "--out", str(out), "--config", str(CONFIGS[method]), "--no-progress",
+            "--device", "cpu"]
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -28,12 +31,12 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def test_kill_and_resume_gives_the_uninterrupted_logs(tmp_path):
-    steps = 2000
+@pytest.mark.parametrize("method,steps", [("mappo", 2000), ("gawm", 1200)])
+def test_kill_and_resume_gives_the_uninterrupted_logs(tmp_path, method, steps):
     ref, run = tmp_path / "ref", tmp_path / "run"
-    subprocess.run(_train_cmd(ref, steps), check=True, capture_output=True)
+    subprocess.run(_train_cmd(ref, steps, method), check=True, capture_output=True)
 
-    proc = subprocess.Popen(_train_cmd(run, steps), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(_train_cmd(run, steps, method), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline:  # wait for a checkpoint and a few more iterations, then kill -9
         if (run / "progress.csv").exists() and len(_rows(run / "progress.csv")) >= 4:
@@ -42,7 +45,7 @@ def test_kill_and_resume_gives_the_uninterrupted_logs(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (run / "summary.json").exists(), "the run finished before it could be killed"
-    subprocess.run(_train_cmd(run, steps), check=True, capture_output=True)
+    subprocess.run(_train_cmd(run, steps, method), check=True, capture_output=True)
 
     got, want = _rows(run / "progress.csv"), _rows(ref / "progress.csv")
     steps_logged = [int(r["step"]) for r in got]

@@ -8,11 +8,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from gawm.acting import PolicyActing
 from gawm.config import from_dict
 from gawm.policy import MAPPOPolicy, PolicyConfig, make_optimizers, ppo_update
 
 
-class MAPPOMethod:
+class MAPPOMethod(PolicyActing):
     metric_names = ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_frac")
 
     def __init__(self, cfg: dict[str, Any], env_info: dict[str, int], device: torch.device, seed: int):
@@ -24,16 +25,6 @@ class MAPPOMethod:
                                   state_dim=env_info["state_shape"]).to(device)
         self.optimizers = make_optimizers(self.policy, self.cfg)
         self.pending: list[dict[str, Any]] = []  # episodes finished since the last update
-
-    # ------------------------------------------------------------------ acting
-    def init_hidden(self, batch: int) -> torch.Tensor:
-        return self.policy.init_hidden(batch).to(self.device)
-
-    def act(self, obs, avail, state, hidden, reset, deterministic):
-        t = lambda x, dt=torch.float32: torch.as_tensor(x, dtype=dt, device=self.device)  # noqa: E731
-        actions, _, hidden = self.policy.act(t(obs), t(avail, torch.bool), hidden, deterministic=deterministic,
-                                             resets=t(reset, torch.bool))
-        return actions.cpu().numpy(), hidden
 
     def observe_episode(self, episode: dict[str, Any]) -> None:
         self.pending.append(episode)
@@ -87,13 +78,15 @@ class MAPPOMethod:
         }
 
     # ------------------------------------------------------------------ persistence
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self, full: bool = True) -> dict[str, Any]:
+        if not full:
+            return {"policy": self.policy.state_dict()}
         return {"policy": self.policy.state_dict(),
                 "optimizers": [o.state_dict() for o in self.optimizers],
                 "pending": self.pending}
 
     def load_state_dict(self, sd: dict[str, Any]) -> None:
         self.policy.load_state_dict(sd["policy"])
-        for o, s in zip(self.optimizers, sd["optimizers"]):
+        for o, s in zip(self.optimizers, sd.get("optimizers", [])):
             o.load_state_dict(s)
         self.pending = list(sd.get("pending", []))
