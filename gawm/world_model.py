@@ -16,7 +16,8 @@ Loss (Eq. 3), averaged over (b, t): per-agent terms are averaged over agents (a 
 do not grow with N) and summed over feature dims; team terms are per step.
   obs      0.5 * ||o^ - o||^2             (unit-variance Gaussian NLL, constant dropped)
   avail    BCE of the avail logits, summed over actions (the policy needs masks in imagination)
-  reward   0.5 * (r^ - r)^2, on symlog(r) when `reward_loss == "symlog_mse"` (predictions are symexp'd back)
+  reward   reward_weight * 0.5 * (r^ - r)^2, on symlog(r) when `reward_loss == "symlog_mse"` (predictions are
+           symexp'd back); the weight lifts SMAC's rare, small per-step rewards above the other terms
   discount BCE of the continuation logit
   kl       KL balancing (alpha = kl_balance) with free nats, times kl_beta.
 Dead agents are not masked: their observations are zeros and only no-op is available, and imagination must
@@ -67,6 +68,7 @@ class WorldModelConfig:
     act: Literal["elu", "relu", "silu", "gelu"]
     layer_norm: bool
     reward_loss: Literal["mse", "symlog_mse"]
+    reward_weight: float  # weight of the reward NLL in Eq. (3): SMAC's per-step rewards are rare and small
     kl_beta: float
     kl_balance: float
     free_nats: float
@@ -91,7 +93,7 @@ class WorldModelConfig:
             raise ValueError(f"WorldModelConfig.unimix must be in [0, 1), got {self.unimix}")
         if not 0.0 <= self.kl_balance <= 1.0:
             raise ValueError(f"WorldModelConfig.kl_balance must be in [0, 1], got {self.kl_balance}")
-        for name in ("kl_beta", "free_nats"):
+        for name in ("kl_beta", "free_nats", "reward_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"WorldModelConfig.{name} must be >= 0, got {getattr(self, name)}")
         for name in ("lr", "adam_eps", "grad_clip"):
@@ -207,7 +209,7 @@ class WorldModel(nn.Module):
         discount_loss = bernoulli_nll(pred["discount_logit"], batch["discount"].float()).mean()
         kl_loss, kl = balanced_kl(out["post_logits"], out["prior_logits"], c.kl_balance, c.free_nats)
         kl_loss = kl_loss.mean()
-        total = obs_loss + reward_loss + discount_loss + avail_loss + c.kl_beta * kl_loss
+        total = obs_loss + c.reward_weight * reward_loss + discount_loss + avail_loss + c.kl_beta * kl_loss
         metrics = {
             "wm_loss": total.item(), "obs_loss": obs_loss.item(), "reward_loss": reward_loss.item(),
             "discount_loss": discount_loss.item(), "avail_loss": avail_loss.item(), "kl": kl.mean().item(),

@@ -15,7 +15,7 @@ from gawm.world_model import WorldModel, WorldModelConfig, predicted_avail
 TINY = dict(deter_dim=16, stoch_groups=4, stoch_classes=5, unimix=0.01, hidden_dim=16, mlp_layers=1,
             embed_dim=16, fusion_dim=16, fusion_heads=2, fusion_ff_dim=32, act_fusion_layers=1,
             obs_fusion_layers=1, obs_fusion=True, act="elu", layer_norm=True, reward_loss="symlog_mse",
-            kl_beta=1.0, kl_balance=0.8, free_nats=0.0, lr=3e-3, adam_eps=1e-6, grad_clip=100.0)
+            kl_beta=1.0, kl_balance=0.8, free_nats=0.0, lr=3e-3, adam_eps=1e-6, grad_clip=100.0, reward_weight=1.0)
 
 
 def make_cfg(n: int, o: int, a: int, **over) -> WorldModelConfig:

@@ -276,10 +276,12 @@ class VecBattle:
         return reward, terminated, won, limit
 
     def _enemy_orders(self, dist: np.ndarray, alive: np.ndarray) -> None:
-        """The built-in AI: sticky targets within sight, else the closest agent within sight, else none."""
+        """The built-in AI: sticky targets within sight, else the closest agent within sight, else none.
+        Immobile units (spine crawler) cannot chase, so for them "sight" is their weapon reach: like SC2's
+        static defence they drop a target that walks out of range and fire at whatever is in range."""
         N = self.N
         d = dist[:, N:, :N]  # (B, E, N) enemy -> agent
-        sight = self.sight[N:, None]
+        sight = np.where(self.mobile[N:, None], self.sight[N:, None], self.reach[N:, :N])  # (E, N)
         visible = (d < sight) & alive[:, None, :N] & alive[:, N:, None]
         cur = self.enemy_target
         keep = (cur >= 0) & np.take_along_axis(visible, np.maximum(cur, 0)[..., None], -1)[..., 0]
