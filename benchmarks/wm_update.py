@@ -23,7 +23,7 @@ from gawm.world_model import WorldModel, WorldModelConfig
 
 PAPER_SIZES = dict(deter_dim=256, stoch_groups=32, stoch_classes=32, unimix=0.01, hidden_dim=256, mlp_layers=2,
                    embed_dim=256, fusion_dim=256, fusion_heads=2, fusion_ff_dim=512, act_fusion_layers=3,
-                   obs_fusion_layers=3, act="elu", layer_norm=True, reward_loss="symlog_mse", kl_beta=1.0,
+                   obs_fusion_layers=3, act="elu", layer_norm=True, reward_loss="symlog_mse", team_heads="pool", kl_beta=1.0,
                    kl_balance=0.8, free_nats=1.0, lr=2e-4, adam_eps=1e-5, grad_clip=100.0, reward_weight=1.0)
 MAPS = [("2 agents (2s_vs_1sc)", 2, 17, 7), ("9 agents (1c3s5z)", 9, 162, 15), ("6 agents (corridor)", 6, 156, 30)]
 

@@ -36,6 +36,21 @@ def _cmd_train(args: argparse.Namespace) -> None:
     print(json.dumps(summary, indent=2))
 
 
+def _cmd_analyze(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from gawm.consistency import analyze_run, load_analysis_config
+    from gawm.io import atomic_write_json
+    from gawm.train import _device
+
+    run = Path(args.run)
+    cfg = load_analysis_config(Path(args.config) if args.config else None, pairs=args.pairs)
+    summary = analyze_run(run, cfg, _device(args.device), progress=not args.no_progress)
+    out = Path(args.out) if args.out else run / "analysis.json"
+    atomic_write_json(out, summary)
+    print(json.dumps({k: v for k, v in summary.items() if k not in ("per_checkpoint", "config")}, indent=2))
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="gawm", description="GAWM reproduction harness")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -59,6 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="method YAML to use instead of config/methods/<method>.yaml")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_train)
+    p = sub.add_parser("analyze", help="GCI and GPE (paper Eqs. 7-8) of a world-model run over its checkpoints")
+    p.add_argument("--run", required=True, help="run directory (results/<budget>/runs/<method>/<map>/<seed>)")
+    p.add_argument("--pairs", type=int, help="imagined/real segment pairs (default: config/analysis.yaml, 1000)")
+    p.add_argument("--config", help="analysis YAML instead of config/analysis.yaml")
+    p.add_argument("--out", help="output JSON (default <run>/analysis.json)")
+    p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, ...")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_analyze)
     return ap
 
 

@@ -10,7 +10,8 @@ arriving at t. One step of the model is
     z_t^i   ~ p(. | g_t^i)                   posterior                          (1d)
 
 and the predictors read (h_t, z_t): observation and available actions per agent (2a), team reward and
-discount from all agents through a permutation-invariant pool (2b, 2c).
+discount from all agents through a permutation-invariant pool (2b, 2c) (`team_heads: per_agent` instead lets
+each agent predict them from its own (h_i, z_i), as MAMBA/MAG do; the team value is then the agents' mean).
 
 Loss (Eq. 3), averaged over (b, t): per-agent terms are averaged over agents (a per-agent ELBO, so loss scales
 do not grow with N) and summed over feature dims; team terms are per step.
@@ -68,6 +69,10 @@ class WorldModelConfig:
     act: Literal["elu", "relu", "silu", "gelu"]
     layer_norm: bool
     reward_loss: Literal["mse", "symlog_mse"]
+    # "pool": team reward/discount read from ALL agents' (h, z) through one permutation-invariant pool
+    # (GAWM, Sec. 3.1); "per_agent": each agent predicts the team reward/discount from its own (h_i, z_i)
+    # (MAMBA/MAG), and the team value is the agents' mean
+    team_heads: Literal["pool", "per_agent"]
     reward_weight: float  # weight of the reward NLL in Eq. (3): SMAC's per-step rewards are rare and small
     kl_beta: float
     kl_balance: float
@@ -103,6 +108,8 @@ class WorldModelConfig:
             raise ValueError(f"WorldModelConfig.act: unknown activation {self.act!r}")
         if self.reward_loss not in ("mse", "symlog_mse"):
             raise ValueError(f"WorldModelConfig.reward_loss must be 'mse' or 'symlog_mse', got {self.reward_loss!r}")
+        if self.team_heads not in ("pool", "per_agent"):
+            raise ValueError(f"WorldModelConfig.team_heads must be 'pool' or 'per_agent', got {self.team_heads!r}")
 
     @property
     def stoch_dim(self) -> int:
@@ -129,8 +136,12 @@ class WorldModel(nn.Module):
                                     cfg.unimix)
         self.obs_decoder = mlp(H + Z, O, hid, nl, act, ln)
         self.avail_decoder = mlp(H + Z, A, hid, nl, act, ln)
-        self.reward_head = AgentPool(H + Z, hid, nl, act, ln)
-        self.discount_head = AgentPool(H + Z, hid, nl, act, ln)
+        if cfg.team_heads == "pool":
+            self.reward_head = AgentPool(H + Z, hid, nl, act, ln)
+            self.discount_head = AgentPool(H + Z, hid, nl, act, ln)
+        else:
+            self.reward_head = mlp(H + Z, 1, hid, nl, act, ln)
+            self.discount_head = mlp(H + Z, 1, hid, nl, act, ln)
 
     # ----------------------------------------------------------------------------------------- model pieces
     def step_deter(self, h: torch.Tensor, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
@@ -147,19 +158,28 @@ class WorldModel(nn.Module):
 
     def heads(self, h: torch.Tensor, z: torch.Tensor) -> dict[str, torch.Tensor]:
         """Raw predictor outputs from (h, z) (..., N, H), (..., N, Z): obs (..., N, O), avail_logits (..., N, A),
-        reward_raw (...) (in symlog space if so configured), discount_logit (...)."""
+        reward_raw (..., N) (in symlog space if so configured) and discount_logit (..., N), each agent's
+        prediction of the team value (all equal under pooled heads)."""
         feat = torch.cat([h, z], dim=-1)  # (..., N, H+Z)
+        if self.cfg.team_heads == "pool":
+            reward = self.reward_head(feat)[..., None].expand(*feat.shape[:-1])  # (..., N)
+            discount = self.discount_head(feat)[..., None].expand(*feat.shape[:-1])
+        else:
+            reward = self.reward_head(feat).squeeze(-1)  # (..., N)
+            discount = self.discount_head(feat).squeeze(-1)
         return {"obs": self.obs_decoder(feat), "avail_logits": self.avail_decoder(feat),
-                "reward_raw": self.reward_head(feat), "discount_logit": self.discount_head(feat)}
+                "reward_raw": reward, "discount_logit": discount}
 
     def decode(self, h: torch.Tensor, z: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Predictions in data space: obs (..., N, O), avail (..., N, A) bool (>= 1 per agent),
-        avail_probs, reward (...), discount (...) continuation probability."""
+        """Predictions in data space: obs (..., N, O), avail (..., N, A) bool (>= 1 per agent), avail_probs,
+        reward (...) and discount (...) continuation probability of the team (the agents' mean), and
+        reward_agents / discount_agents (..., N), each agent's own prediction (the GCI compares them)."""
         out = self.heads(h, z)
         reward = symexp(out["reward_raw"]) if self.cfg.reward_loss == "symlog_mse" else out["reward_raw"]
+        discount = torch.sigmoid(out["discount_logit"])
         return {"obs": out["obs"], "avail": predicted_avail(out["avail_logits"]),
-                "avail_probs": torch.sigmoid(out["avail_logits"]), "reward": reward,
-                "discount": torch.sigmoid(out["discount_logit"])}
+                "avail_probs": torch.sigmoid(out["avail_logits"]), "reward": reward.mean(-1),
+                "discount": discount.mean(-1), "reward_agents": reward, "discount_agents": discount}
 
     def initial_state(self, batch: int, device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Zero (h, z): (B, N, H), (B, N, Z), the state before an episode's first step."""
@@ -205,8 +225,10 @@ class WorldModel(nn.Module):
         target_r = batch["reward"].float()  # (B, T)
         if c.reward_loss == "symlog_mse":
             target_r = symlog(target_r)
-        reward_loss = (0.5 * (pred["reward_raw"] - target_r).pow(2)).mean()
-        discount_loss = bernoulli_nll(pred["discount_logit"], batch["discount"].float()).mean()
+        # every agent's prediction regresses on the team target (identical copies under pooled heads)
+        reward_loss = (0.5 * (pred["reward_raw"] - target_r[..., None]).pow(2)).mean()
+        discount_loss = bernoulli_nll(pred["discount_logit"], batch["discount"].float()[..., None].expand_as(
+            pred["discount_logit"])).mean()
         kl_loss, kl = balanced_kl(out["post_logits"], out["prior_logits"], c.kl_balance, c.free_nats)
         kl_loss = kl_loss.mean()
         total = obs_loss + c.reward_weight * reward_loss + discount_loss + avail_loss + c.kl_beta * kl_loss
@@ -260,25 +282,28 @@ class WorldModel(nn.Module):
 
         Step j: the policy sees decoded obs_j and predicted avail_j, picks a_j; then h_{j+1}, z^_{j+1} ~ prior,
         and reward_j / discount_j are read at j+1 (earned by a_j). Returns obs (k+1,B,N,O), avail (k+1,B,N,A)
-        bool, actions (k,B,N) long, reward (k,B), discount (k,B) probabilities, h (k+1,B,N,H), z (k+1,B,N,Z).
+        bool, actions (k,B,N) long, reward (k,B), discount (k,B) probabilities, h (k+1,B,N,H), z (k+1,B,N,Z),
+        and each agent's own reward/discount predictions reward_agents, discount_agents (k,B,N).
         """
         if horizon < 1:
             raise ValueError(f"imagination horizon must be >= 1, got {horizon}")
         h, z = start_h, start_z
         dec = self.decode(h, z)
         hs, zs, obs, avail = [h], [z], [dec["obs"]], [dec["avail"]]
-        actions, rewards, discounts = [], [], []
+        actions, rewards, discounts, rewards_i, discounts_i = [], [], [], [], []
         for _ in range(horizon):
             a = policy_fn(obs[-1], avail[-1]).long()  # (B, N)
             h = self.step_deter(h, z, F.one_hot(a, self.cfg.n_actions).to(h.dtype))
             z = sample_straight_through(self.prior_head(h))
             dec = self.decode(h, z)
             for seq, val in ((actions, a), (hs, h), (zs, z), (obs, dec["obs"]), (avail, dec["avail"]),
-                             (rewards, dec["reward"]), (discounts, dec["discount"])):
+                             (rewards, dec["reward"]), (discounts, dec["discount"]),
+                             (rewards_i, dec["reward_agents"]), (discounts_i, dec["discount_agents"])):
                 seq.append(val)
         return {"obs": torch.stack(obs), "avail": torch.stack(avail), "actions": torch.stack(actions),
                 "reward": torch.stack(rewards), "discount": torch.stack(discounts), "h": torch.stack(hs),
-                "z": torch.stack(zs)}
+                "z": torch.stack(zs), "reward_agents": torch.stack(rewards_i),
+                "discount_agents": torch.stack(discounts_i)}
 
 
 def predicted_avail(logits: torch.Tensor) -> torch.Tensor:

@@ -14,7 +14,7 @@ from gawm.world_model import WorldModel, WorldModelConfig, predicted_avail
 
 TINY = dict(deter_dim=16, stoch_groups=4, stoch_classes=5, unimix=0.01, hidden_dim=16, mlp_layers=1,
             embed_dim=16, fusion_dim=16, fusion_heads=2, fusion_ff_dim=32, act_fusion_layers=1,
-            obs_fusion_layers=1, obs_fusion=True, act="elu", layer_norm=True, reward_loss="symlog_mse",
+            obs_fusion_layers=1, obs_fusion=True, act="elu", layer_norm=True, reward_loss="symlog_mse", team_heads="pool",
             kl_beta=1.0, kl_balance=0.8, free_nats=0.0, lr=3e-3, adam_eps=1e-6, grad_clip=100.0, reward_weight=1.0)
 
 
@@ -182,3 +182,29 @@ def test_config_rejects_bad_values_and_missing_keys():
         with pytest.raises(ValueError):
             make_cfg(2, 3, 4, **bad)
     make_cfg(2, 3, 4, obs_fusion=False, obs_fusion_layers=0)  # GAWM* needs no obs-fusion layers
+
+
+@pytest.mark.parametrize("team_heads", ["pool", "per_agent"])
+def test_team_heads_per_agent_predictions(team_heads):
+    """Pooled heads give every agent the same team prediction (GAWM's consistency by construction); per-agent
+    heads (MAMBA/MAG) let the agents disagree; the team value is always the agents' mean."""
+    torch.manual_seed(0)
+    n, o, a = 3, 11, 7
+    wm = WorldModel(make_cfg(n, o, a, team_heads=team_heads))
+    out = wm.observe(make_batch(2, 4, n, o, a))
+    dec = wm.decode(out["h"], out["z"])
+    assert dec["reward_agents"].shape == dec["discount_agents"].shape == (2, 4, n)
+    torch.testing.assert_close(dec["reward"], dec["reward_agents"].mean(-1))
+    torch.testing.assert_close(dec["discount"], dec["discount_agents"].mean(-1))
+    spread = (dec["reward_agents"] - dec["reward_agents"][..., :1]).abs().amax()
+    assert (spread == 0) if team_heads == "pool" else (spread > 0)
+    roll = wm.imagine(out["h"][:, -1], out["z"][:, -1], uniform_masked_policy, 3)
+    assert roll["reward_agents"].shape == roll["discount_agents"].shape == (3, 2, n)
+    loss, _ = wm.loss(make_batch(2, 4, n, o, a))
+    loss.backward()
+    assert all(p.grad is not None for p in wm.reward_head.parameters())
+
+
+def test_team_heads_rejects_unknown():
+    with pytest.raises(ValueError, match="team_heads"):
+        WorldModel(make_cfg(2, 5, 7, team_heads="vote"))
