@@ -36,6 +36,20 @@ def _cmd_train(args: argparse.Namespace) -> None:
     print(json.dumps(summary, indent=2))
 
 
+def _cmd_evaluate(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from gawm.evaluate import evaluate_checkpoint
+    from gawm.io import atomic_write_json
+    from gawm.train import _device
+
+    run = Path(args.run)
+    res = evaluate_checkpoint(run, Path(args.checkpoint) if args.checkpoint else None, args.episodes, args.seed,
+                              args.envs, _device(args.device), deterministic=not args.stochastic)
+    atomic_write_json(Path(args.out) if args.out else run / "evaluation.json", res)
+    print(json.dumps(res, indent=2))
+
+
 def _cmd_analyze(args: argparse.Namespace) -> None:
     from pathlib import Path
 
@@ -49,6 +63,33 @@ def _cmd_analyze(args: argparse.Namespace) -> None:
     out = Path(args.out) if args.out else run / "analysis.json"
     atomic_write_json(out, summary)
     print(json.dumps({k: v for k, v in summary.items() if k not in ("per_checkpoint", "config")}, indent=2))
+
+
+def _cmd_table(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from gawm.report.tables import write_tables
+
+    root = Path(args.results)
+    written = write_tables(root, Path(args.published), Path(args.out) if args.out else root / "tables")
+    for path in written.values():
+        print(path.read_text())
+
+
+def _cmd_plot(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from gawm.report.plots import write_figures
+
+    root = Path(args.results)
+    out = Path(args.out) if args.out else Path("figures") / root.resolve().name
+    written = write_figures(root, out)
+    for name, paths in written.items():
+        if name == "skipped":
+            for s in paths:
+                print(f"skipped {s}")
+        else:
+            print(f"{name}: {', '.join(map(str, paths))}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,6 +115,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="method YAML to use instead of config/methods/<method>.yaml")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_train)
+    p = sub.add_parser("evaluate", help="test a run's checkpoint over N episodes (greedy), write JSON")
+    p.add_argument("--run", required=True, help="run directory (results/<budget>/runs/<method>/<map>/<seed>)")
+    p.add_argument("--checkpoint", help="checkpoint file (default <run>/checkpoints/final.pt)")
+    p.add_argument("--episodes", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=12345, help="seed of the test battles")
+    p.add_argument("--envs", type=int, default=100, help="battles played at once")
+    p.add_argument("--stochastic", action="store_true", help="sample actions instead of greedy ones")
+    p.add_argument("--out", help="output JSON (default <run>/evaluation.json)")
+    p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, ...")
+    p.set_defaults(func=_cmd_evaluate)
     p = sub.add_parser("analyze", help="GCI and GPE (paper Eqs. 7-8) of a world-model run over its checkpoints")
     p.add_argument("--run", required=True, help="run directory (results/<budget>/runs/<method>/<map>/<seed>)")
     p.add_argument("--pairs", type=int, help="imagined/real segment pairs (default: config/analysis.yaml, 1000)")
@@ -82,6 +133,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, ...")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_analyze)
+    p = sub.add_parser("table", help="Tables 1-3 (CSV + Markdown) of the runs under a results root, beside the "
+                                     "published numbers")
+    p.add_argument("--results", default="results", help="results root holding runs/ (default results)")
+    p.add_argument("--published", default="results/published", help="directory of the published tables")
+    p.add_argument("--out", help="output directory (default <results>/tables)")
+    p.set_defaults(func=_cmd_table)
+    p = sub.add_parser("plot", help="Figs. 3-5 (PNG + PDF) of the runs under a results root")
+    p.add_argument("--results", default="results", help="results root holding runs/ (default results)")
+    p.add_argument("--out", help="output directory (default figures/<basename of results>)")
+    p.set_defaults(func=_cmd_plot)
     return ap
 
 

@@ -109,4 +109,4 @@ def evaluate_policy(env, method: ActingMethod, n_episodes: int, deterministic: b
             fresh |= terminated
             env.reset(terminated)
     return {"episodes": n_episodes, "win_rate": float(np.mean(wins)), "mean_return": float(np.mean(rets)),
-            "mean_length": float(np.mean(lens))}
+            "std_return": float(np.std(rets)), "mean_length": float(np.mean(lens))}

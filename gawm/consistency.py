@@ -26,7 +26,6 @@ What is compared (the paper leaves parts of this loose; these are the definition
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +40,7 @@ from gawm.buffers import RealBuffer
 from gawm.collector import Collector
 from gawm.config import ConfigError, from_dict, load_yaml
 from gawm.envs import make_vec_env
-from gawm.methods import build_method
+from gawm.runs import load_run_method, read_run_config
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "analysis.yaml"
 WORLD_MODEL_METHODS = ("gawm", "gawm_star", "mamba", "mag")
@@ -135,27 +134,6 @@ def fit_state_probe(features: torch.Tensor, state: torch.Tensor, ridge: float) -
 
 
 # -------------------------------------------------------------------------------------- real data and model
-def read_run_config(run_dir: Path) -> dict[str, Any]:
-    """A run's config.json (method, map, seed, backend, method config, env_info)."""
-    cfg_path = Path(run_dir) / "config.json"
-    if not cfg_path.exists():
-        raise FileNotFoundError(f"{run_dir} is not a run directory (no config.json)")
-    return json.loads(cfg_path.read_text())
-
-
-def load_run_method(run_dir: Path, checkpoint: Path, device: torch.device):
-    """Rebuild a run's method from its config.json and load a snapshot's networks into it."""
-    run = read_run_config(run_dir)
-    try:
-        ck = torch.load(checkpoint, map_location=device, weights_only=False)
-        sd = ck["method"]
-    except Exception as exc:  # truncated file, foreign pickle, missing key
-        raise ValueError(f"checkpoint {checkpoint} is unreadable ({exc.__class__.__name__}: {exc})") from exc
-    method = build_method(run["method"], run["config"], run["env_info"], device, int(run["seed"]))
-    method.load_state_dict(sd)
-    return method, run, int(ck.get("step", -1))
-
-
 def collect_episodes(method, map_name: str, n_episodes: int, n_envs: int, seed: int, backend: str = "sim"
                      ) -> list[dict[str, Any]]:
     """Play `n_episodes` whole episodes with the method's own stochastic policy (as in training)."""

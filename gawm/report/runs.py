@@ -1,0 +1,76 @@
+"""Finding the runs under a results root and reading their per-run outputs.
+
+A results root (results/, results/quick, ...) holds runs/<method>/<map>/<seed>/ with the files `gawm train`,
+`gawm evaluate` and `gawm analyze` write; this module turns them into tidy pandas frames.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+# registry name -> the name the paper's tables and figures use
+DISPLAY = {"gawm": "GAWM", "gawm_star": "GAWM*", "mag": "MAG", "mamba": "MAMBA", "mappo": "MAPPO", "qmix": "QMIX"}
+METHOD_ORDER = list(DISPLAY.values())
+MAP_ORDER = ["2s_vs_1sc", "3s_vs_3z", "2s3z", "3s_vs_4z", "3s_vs_5z", "1c3s5z", "8m", "corridor"]
+
+
+def run_dirs(root: Path) -> list[Path]:
+    """Every runs/<method>/<map>/<seed>/ directory with a config.json under `root`."""
+    return sorted(p.parent for p in Path(root).glob("runs/*/*/*/config.json"))
+
+
+def _ident(run: Path) -> dict:
+    method, map_name, seed = run.parts[-3:]
+    return {"method": DISPLAY.get(method, method), "map": map_name, "seed": int(seed)}
+
+
+def load_run_results(root: Path) -> pd.DataFrame:
+    """One row per run: method, map, seed, and win_rate (%), gci, gpe where evaluation/analysis exist."""
+    rows = []
+    for run in run_dirs(root):
+        row = _ident(run)
+        ev, an = run / "evaluation.json", run / "analysis.json"
+        if ev.exists():
+            e = json.loads(ev.read_text())
+            row.update(win_rate=100.0 * e["win_rate"], eval_episodes=e["episodes"], steps=e["step"])
+        if an.exists():
+            a = json.loads(an.read_text())
+            row.update(gci=a["gci_mean"], gpe=a["gpe_mean"], pairs=a["pairs"])
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["method", "map", "seed", "win_rate", "eval_episodes", "steps", "gci", "gpe",
+                                       "pairs"])
+
+
+def load_curves(root: Path, file: str, column: str) -> pd.DataFrame:
+    """Long frame (method, map, seed, step, value) of `column` from each run's `file` (eval.csv/progress.csv)."""
+    frames = []
+    for run in run_dirs(root):
+        path = run / file
+        if not path.exists():
+            continue
+        df = pd.read_csv(path)
+        if column not in df or df[column].isna().all():
+            continue
+        df = df[["step", column]].dropna().rename(columns={column: "value"})
+        for k, v in _ident(run).items():
+            df[k] = v
+        if file == "progress.csv":  # world-model epochs so far: E_M updates per logged iteration
+            cfg = json.loads((run / "config.json").read_text())["config"]
+            per_iter = next((blk.get("wm_epochs") for blk in cfg.values()
+                             if isinstance(blk, dict) and "wm_epochs" in blk), 1)
+            df["wm_epoch"] = per_iter * (1 + pd.RangeIndex(len(df)))
+        frames.append(df)
+    if not frames:
+        return pd.DataFrame(columns=["method", "map", "seed", "step", "value", "wm_epoch"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def load_published(published_dir: Path, name: str) -> pd.DataFrame:
+    """A published table (comment line first): map, [steps,] method, mean, std."""
+    path = Path(published_dir) / name
+    if not path.exists():
+        raise FileNotFoundError(f"published table {path} is missing (copy it from shared/published/)")
+    return pd.read_csv(path, comment="#")

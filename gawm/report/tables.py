@@ -1,0 +1,132 @@
+"""Tables 1-3 of the paper with our seeds beside the published numbers (`gawm table`).
+
+Each cell: our mean(std) over seeds (sample std, ddof=1), the published mean(std) over its 3 seeds, the
+difference ours - published, and a two-sided Welch p-value from the two summaries. A (map, method) without
+our runs keeps an empty "ours" cell: published numbers are reference data, never substituted for ours.
+Table 1 also gets an aggregate row: IQM over maps of the per-seed win rates with a stratified-bootstrap 95%
+CI (ours), and the IQM of the published per-map means (the paper gives no per-seed scores to resample).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from gawm.io import atomic_write_bytes
+from gawm.report.runs import MAP_ORDER, METHOD_ORDER, load_published, load_run_results
+from gawm.report.stats import iqm, stratified_bootstrap_ci, welch_p_value
+
+PUBLISHED_SEEDS = 3
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str  # output stem
+    published: str  # file in the published dir
+    metric: str  # column of load_run_results
+    title: str
+    decimals: int
+
+
+TABLES = (
+    TableSpec("table1_win_rates", "table1_win_rates.csv", "win_rate", "Table 1: test win rate (%)", 1),
+    TableSpec("table2_gci", "table2_gci.csv", "gci", "Table 2: Global Consistency Index (Eq. 7), lower is better", 2),
+    TableSpec("table3_gpe", "table3_gpe.csv", "gpe", "Table 3: Global Prediction Error (Eq. 8), lower is better", 2),
+)
+
+
+def compare(ours: pd.DataFrame, published: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Long comparison frame, one row per (map, method) of the published table plus any extra of ours."""
+    per_seed = ours.dropna(subset=[metric]).groupby(["map", "method"])[metric]
+    agg = pd.DataFrame({"n_seeds": per_seed.size(), "ours_mean": per_seed.mean(),
+                        "ours_std": per_seed.std(ddof=1)}).reset_index()
+    pub = published.rename(columns={"mean": "pub_mean", "std": "pub_std"})
+    df = pub.merge(agg, on=["map", "method"], how="outer")
+    df["n_seeds"] = df["n_seeds"].fillna(0).astype(int)
+    df["diff"] = df["ours_mean"] - df["pub_mean"]
+    df["p_value"] = [welch_p_value(r.ours_mean, r.ours_std, r.n_seeds, r.pub_mean, r.pub_std, PUBLISHED_SEEDS)
+                     if r.n_seeds and not math.isnan(r.pub_mean) else float("nan") for r in df.itertuples()]
+    df["map"] = pd.Categorical(df["map"], [m for m in MAP_ORDER] + sorted(set(df["map"]) - set(MAP_ORDER)))
+    df["method"] = pd.Categorical(df["method"], METHOD_ORDER + sorted(set(df["method"]) - set(METHOD_ORDER)))
+    cols = ["map"] + (["steps"] if "steps" in df else []) + ["method", "n_seeds", "ours_mean", "ours_std",
+                                                              "pub_mean", "pub_std", "diff", "p_value"]
+    return df.sort_values(["map", "method"])[cols].reset_index(drop=True)
+
+
+def aggregate_iqm(ours: pd.DataFrame, published: pd.DataFrame, metric: str, seed: int = 0) -> pd.DataFrame:
+    """Per method: IQM over maps (ours with 95% CI from per-seed scores; published from per-map means).
+
+    Win rates are already normalised scores in [0, 100]. Only maps where we have runs enter our IQM, and the
+    published IQM is taken over the same maps so the two are comparable."""
+    rows = []
+    for method in [m for m in METHOD_ORDER if m in set(published["method"]) | set(ours["method"])]:
+        mine = ours[(ours["method"] == method)].dropna(subset=[metric])
+        maps = sorted(set(mine["map"]))
+        per_map = [mine.loc[mine["map"] == m, metric].to_numpy() for m in maps]
+        point, low, high = stratified_bootstrap_ci(per_map, seed=seed)
+        pub = published[(published["method"] == method) & published["map"].isin(maps)]["mean"].to_numpy()
+        rows.append({"method": method, "maps": len(maps), "ours_iqm": point, "ours_ci_low": low,
+                     "ours_ci_high": high, "pub_iqm_same_maps": iqm(pub) if len(pub) else float("nan")})
+    return pd.DataFrame(rows)
+
+
+def _fmt(mean: float, std: float, d: int) -> str:
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return ""
+    return f"{mean:.{d}f}({std:.{d}f})" if not math.isnan(std) else f"{mean:.{d}f}"
+
+
+def to_markdown(df: pd.DataFrame, spec: TableSpec, agg: pd.DataFrame | None) -> str:
+    """Maps as rows, methods as columns; each cell 'ours vs published, diff, p'."""
+    d = spec.decimals
+    methods = [m for m in df["method"].cat.categories if m in set(df["method"])]
+    lines = [f"## {spec.title}", "",
+             "Cell: **ours** mean(std) over our seeds [n] / published mean(std), difference, Welch p. "
+             "Empty ours: no run of ours yet.", "",
+             "| map | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|"]
+    for map_name, g in df.groupby("map", observed=True):
+        label = f"{map_name} ({int(g['steps'].dropna().iloc[0] // 1000)}k)" if "steps" in g and g["steps"].notna().any() \
+            else str(map_name)
+        cells = []
+        for m in methods:
+            r = g[g["method"] == m]
+            if r.empty:
+                cells.append("")
+                continue
+            r = r.iloc[0]
+            ours = f"**{_fmt(r.ours_mean, r.ours_std, d)}** [{r.n_seeds}]" if r.n_seeds else "—"
+            pub = _fmt(r.pub_mean, r.pub_std, d) or "n/a"
+            extra = f", Δ{r['diff']:+.{d}f}, p={r.p_value:.3g}" if r.n_seeds and not math.isnan(r.pub_mean) else ""
+            cells.append(f"{ours} / {pub}{extra}")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    if agg is not None and len(agg):
+        lines += ["", "Aggregate: IQM over the maps we ran (ours: 95% stratified-bootstrap CI over seeds; "
+                  "published: IQM of the per-map means on the same maps).", "",
+                  "| method | maps | ours IQM [95% CI] | published IQM |", "|---|---|---|---|"]
+        for r in agg.itertuples():
+            ours = f"{r.ours_iqm:.{d}f} [{r.ours_ci_low:.{d}f}, {r.ours_ci_high:.{d}f}]" if r.maps else "—"
+            pub = "" if math.isnan(r.pub_iqm_same_maps) else f"{r.pub_iqm_same_maps:.{d}f}"
+            lines.append(f"| {r.method} | {r.maps} | {ours} | {pub} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_tables(root: Path, published_dir: Path, out: Path) -> dict[str, Path]:
+    """Write table{1,2,3}_*.csv and .md under `out`; returns {stem: markdown path}."""
+    ours = load_run_results(root)
+    out.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for spec in TABLES:
+        pub = load_published(published_dir, spec.published)
+        df = compare(ours, pub, spec.metric)
+        agg = aggregate_iqm(ours, pub, spec.metric) if spec.metric == "win_rate" else None
+        csv = df.to_csv(index=False, float_format="%.6g")
+        if agg is not None:
+            csv += "\n# aggregate\n" + agg.to_csv(index=False, float_format="%.6g")
+        atomic_write_bytes(out / f"{spec.name}.csv", csv.encode())
+        atomic_write_bytes(out / f"{spec.name}.md", to_markdown(df, spec, agg).encode())
+        written[spec.name] = out / f"{spec.name}.md"
+    return written
+

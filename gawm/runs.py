@@ -1,0 +1,42 @@
+"""Reading a finished (or running) training run back: its config.json and its checkpoints' networks.
+
+`gawm evaluate` and `gawm analyze` both rebuild the method exactly as `gawm train` built it (same method
+config, same env info) and load a snapshot's networks into it, so they share this one loader.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gawm.methods import build_method
+
+
+def read_run_config(run_dir: Path) -> dict[str, Any]:
+    """A run's config.json (method, map, seed, backend, method config, env_info)."""
+    cfg_path = Path(run_dir) / "config.json"
+    if not cfg_path.exists():
+        raise FileNotFoundError(f"{run_dir} is not a run directory (no config.json)")
+    run = json.loads(cfg_path.read_text())
+    wm = run.get("config", {}).get("world_model")
+    if isinstance(wm, dict) and "team_heads" not in wm:  # runs saved before the option existed pooled them
+        wm["team_heads"] = "pool"
+    return run
+
+
+def load_run_method(run_dir: Path, checkpoint: Path, device: torch.device):
+    """Rebuild a run's method from its config.json and load a snapshot's networks into it."""
+    run = read_run_config(run_dir)
+    if not Path(checkpoint).exists():
+        raise FileNotFoundError(f"checkpoint {checkpoint} does not exist")
+    try:
+        ck = torch.load(checkpoint, map_location=device, weights_only=False)
+        sd = ck["method"]
+    except Exception as exc:  # truncated file, foreign pickle, missing key
+        raise ValueError(f"checkpoint {checkpoint} is unreadable ({exc.__class__.__name__}: {exc})") from exc
+    method = build_method(run["method"], run["config"], run["env_info"], device, int(run["seed"]))
+    method.load_state_dict(sd)
+    return method, run, int(ck.get("step", -1))
