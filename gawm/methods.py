@@ -24,6 +24,7 @@ REGISTRY: dict[str, tuple[str, str, str, dict]] = {
     "gawm": ("gawm.gawm_method", "GAWMMethod", "gawm", {}),
     "gawm_star": ("gawm.gawm_method", "GAWMMethod", "gawm", {"world_model": {"obs_fusion": False}}),  # GAWM*
     "mappo": ("baselines.mappo.method", "MAPPOMethod", "mappo", {}),
+    "qmix": ("baselines.qmix.method", "QMIXMethod", "qmix", {}),
 }
 
 

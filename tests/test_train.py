@@ -17,7 +17,7 @@ from gawm.cli import main as cli_main
 
 TINY = Path(__file__).parent / "configs" / "mappo_tiny.yaml"
 TINY_GAWM = Path(__file__).parent / "configs" / "gawm_tiny.yaml"
-CONFIGS = {"mappo": TINY, "gawm": TINY_GAWM}
+CONFIGS = {"mappo": TINY, "gawm": TINY_GAWM, "qmix": Path(__file__).parent / "configs" / "qmix_tiny.yaml"}
 
 
 def _train_cmd(out: Path, steps: int, method: str = "mappo") -> list[str]:
@@ -31,7 +31,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-@pytest.mark.parametrize("method,steps", [("mappo", 2000), ("gawm", 1200)])
+@pytest.mark.parametrize("method,steps", [("mappo", 2000), ("gawm", 1200), ("qmix", 2400)])
 def test_kill_and_resume_gives_the_uninterrupted_logs(tmp_path, method, steps):
     ref, run = tmp_path / "ref", tmp_path / "run"
     subprocess.run(_train_cmd(ref, steps, method), check=True, capture_output=True)
