@@ -1,10 +1,14 @@
 """Tables 1-3 of the paper with our seeds beside the published numbers (`gawm table`).
 
 Each cell: our mean(std) over seeds (sample std, ddof=1), the published mean(std) over its 3 seeds, the
-difference ours - published, and a two-sided Welch p-value from the two summaries. A (map, method) without
-our runs keeps an empty "ours" cell: published numbers are reference data, never substituted for ours.
-Table 1 also gets an aggregate row: IQM over maps of the per-seed win rates with a stratified-bootstrap 95%
-CI (ours), and the IQM of the published per-map means (the paper gives no per-seed scores to resample).
+difference ours - published, and a two-sided Welch p-value from the two summaries, with a note where the
+test is degenerate (stats.welch_test). A (map, method) without our runs keeps an empty "ours" cell:
+published numbers are reference data, never substituted for ours.
+Table 1 also gets an aggregate (table1_win_rates_iqm.csv and the Markdown's last block): per method, the IQM
+over maps of per-seed win rates (already normalised scores, 0-100) with a stratified-bootstrap 95% CI, for
+ours and for the published cells on the same maps (each published cell entering as mean - std, mean,
+mean + std: the paper gives no per-seed scores). Tables 2-3 get no aggregate: GCI and GPE are not
+normalised across maps, so an IQM over maps would weigh maps by their error scale.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import pandas as pd
 
 from gawm.io import atomic_write_bytes
 from gawm.report.runs import MAP_ORDER, METHOD_ORDER, load_published, load_run_results
-from gawm.report.stats import iqm, stratified_bootstrap_ci, welch_p_value
+from gawm.report.stats import seeds_from_summary, stratified_bootstrap_ci, welch_test
 
 PUBLISHED_SEEDS = 3
 
@@ -49,30 +53,42 @@ def compare(ours: pd.DataFrame, published: pd.DataFrame, metric: str) -> pd.Data
     df = pub.merge(agg, on=["map", "method"], how="outer")
     df["n_seeds"] = df["n_seeds"].fillna(0).astype(int)
     df["diff"] = df["ours_mean"] - df["pub_mean"]
-    df["p_value"] = [welch_p_value(r.ours_mean, r.ours_std, r.n_seeds, r.pub_mean, r.pub_std, PUBLISHED_SEEDS)
-                     if r.n_seeds and not math.isnan(r.pub_mean) else float("nan") for r in df.itertuples()]
+    tests = [welch_test(r.ours_mean, r.ours_std, r.n_seeds, r.pub_mean, r.pub_std, PUBLISHED_SEEDS)
+             if r.n_seeds and not math.isnan(r.pub_mean) else (float("nan"), "") for r in df.itertuples()]
+    df["p_value"] = [p for p, _ in tests]
+    df["p_note"] = [note for _, note in tests]
     df["map"] = pd.Categorical(df["map"], [m for m in MAP_ORDER] + sorted(set(df["map"]) - set(MAP_ORDER)))
     df["method"] = pd.Categorical(df["method"], METHOD_ORDER + sorted(set(df["method"]) - set(METHOD_ORDER)))
     cols = ["map"] + (["steps"] if "steps" in df else []) + ["method", "n_seeds", "ours_steps", "ours_mean",
-                                                              "ours_std", "pub_mean", "pub_std", "diff", "p_value"]
+                                                              "ours_std", "pub_mean", "pub_std", "diff", "p_value",
+                                                              "p_note"]
     return df.sort_values(["map", "method"])[cols].reset_index(drop=True)
 
 
 def aggregate_iqm(ours: pd.DataFrame, published: pd.DataFrame, metric: str, seed: int = 0) -> pd.DataFrame:
-    """Per method: IQM over maps (ours with 95% CI from per-seed scores; published from per-map means).
+    """Per method: IQM over maps with a stratified-bootstrap 95% CI, ours and published, on the same maps.
 
-    Win rates are already normalised scores in [0, 100]. Only maps where we have runs enter our IQM, and the
-    published IQM is taken over the same maps so the two are comparable."""
+    Only maps where we have runs enter, so the two sides are comparable. Ours: the per-seed scores. Published:
+    each cell's mean(std) as the 3 pseudo-seeds mean - std, mean, mean + std (stats.seeds_from_summary) --
+    the paper gives nothing finer, so its CI is an approximation. Both bootstraps use the same seed."""
     rows = []
-    for method in [m for m in METHOD_ORDER if m in set(published["method"]) | set(ours["method"])]:
-        mine = ours[(ours["method"] == method)].dropna(subset=[metric])
+    scored = ours.dropna(subset=[metric])
+    for method in [m for m in METHOD_ORDER if m in set(published["method"]) | set(scored["method"])]:
+        mine = scored[scored["method"] == method]
         maps = sorted(set(mine["map"]))
         per_map = [mine.loc[mine["map"] == m, metric].to_numpy() for m in maps]
         point, low, high = stratified_bootstrap_ci(per_map, seed=seed)
-        pub = published[(published["method"] == method) & published["map"].isin(maps)]["mean"].to_numpy()
+        pub = published[published["method"] == method].set_index("map")
+        pub_per_map = [seeds_from_summary(pub.loc[m, "mean"], pub.loc[m, "std"], PUBLISHED_SEEDS)
+                       for m in maps if m in pub.index]  # in our maps' order: the same resampling stream
+        p_point, p_low, p_high = stratified_bootstrap_ci(pub_per_map, seed=seed)
         rows.append({"method": method, "maps": len(maps), "ours_iqm": point, "ours_ci_low": low,
-                     "ours_ci_high": high, "pub_iqm_same_maps": iqm(pub) if len(pub) else float("nan")})
+                     "ours_ci_high": high, "pub_maps": len(pub_per_map), "pub_iqm": p_point, "pub_ci_low": p_low,
+                     "pub_ci_high": p_high})
     return pd.DataFrame(rows)
+
+
+_MARKERS = ("†", "‡", "§", "¶")
 
 
 def _fmt(mean: float, std: float, d: int) -> str:
@@ -89,6 +105,7 @@ def to_markdown(df: pd.DataFrame, spec: TableSpec, agg: pd.DataFrame | None) -> 
              "Cell: **ours** mean(std) over our seeds [n seeds @ our real steps] / published mean(std) "
              "[at the paper's steps in the row label], difference, Welch p. Empty ours: no run of ours yet.", "",
              "| map | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|"]
+    marks: dict[str, str] = {}  # p_note -> footnote marker
     for map_name, g in df.groupby("map", observed=True):
         label = f"{map_name} ({int(g['steps'].dropna().iloc[0] // 1000)}k)" if "steps" in g and g["steps"].notna().any() \
             else str(map_name)
@@ -102,16 +119,25 @@ def to_markdown(df: pd.DataFrame, spec: TableSpec, agg: pd.DataFrame | None) -> 
             at = "" if math.isnan(r.ours_steps) else f" @{r.ours_steps / 1000:g}k"
             ours = f"**{_fmt(r.ours_mean, r.ours_std, d)}** [{r.n_seeds}{at}]" if r.n_seeds else "—"
             pub = _fmt(r.pub_mean, r.pub_std, d) or "n/a"
-            extra = f", Δ{r['diff']:+.{d}f}, p={r.p_value:.3g}" if r.n_seeds and not math.isnan(r.pub_mean) else ""
+            extra = ""
+            if r.n_seeds and not math.isnan(r.pub_mean):
+                if math.isnan(r.p_value):  # a degenerate test: a marker here, its reason under the table
+                    p = "n/a" + marks.setdefault(r.p_note, _MARKERS[len(marks)])
+                else:
+                    p = f"{r.p_value:.3g}"
+                extra = f", Δ{r['diff']:+.{d}f}, p={p}"
             cells.append(f"{ours} / {pub}{extra}")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    if marks:
+        lines += [""] + [f"{m} p = n/a: {note}." for note, m in marks.items()]
     if agg is not None and len(agg):
-        lines += ["", "Aggregate: IQM over the maps we ran (ours: 95% stratified-bootstrap CI over seeds; "
-                  "published: IQM of the per-map means on the same maps).", "",
-                  "| method | maps | ours IQM [95% CI] | published IQM |", "|---|---|---|---|"]
+        lines += ["", "Aggregate: IQM over the maps we ran, with a 95% stratified-bootstrap CI (2000 resamples of "
+                  "seeds within each map). Published: the same maps, each cell entering as mean - std, mean, "
+                  "mean + std (the paper gives no per-seed scores), so its CI is approximate.", "",
+                  "| method | maps | ours IQM [95% CI] | published IQM [95% CI] |", "|---|---|---|---|"]
         for r in agg.itertuples():
             ours = f"{r.ours_iqm:.{d}f} [{r.ours_ci_low:.{d}f}, {r.ours_ci_high:.{d}f}]" if r.maps else "—"
-            pub = "" if math.isnan(r.pub_iqm_same_maps) else f"{r.pub_iqm_same_maps:.{d}f}"
+            pub = "" if math.isnan(r.pub_iqm) else f"{r.pub_iqm:.{d}f} [{r.pub_ci_low:.{d}f}, {r.pub_ci_high:.{d}f}]"
             lines.append(f"| {r.method} | {r.maps} | {ours} | {pub} |")
     return "\n".join(lines) + "\n"
 
