@@ -45,7 +45,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 
     run = Path(args.run)
     res = evaluate_checkpoint(run, Path(args.checkpoint) if args.checkpoint else None, args.episodes, args.seed,
-                              args.envs, _device(args.device), deterministic=not args.stochastic)
+                              args.envs, _device(args.device), deterministic=not args.stochastic,
+                              progress=not args.no_progress)
     atomic_write_json(Path(args.out) if args.out else run / "evaluation.json", res)
     print(json.dumps(res, indent=2))
 
@@ -65,12 +66,22 @@ def _cmd_analyze(args: argparse.Namespace) -> None:
     print(json.dumps({k: v for k, v in summary.items() if k not in ("per_checkpoint", "config")}, indent=2))
 
 
+def _results_root(path: str):
+    """A results root that exists (it may hold no runs yet: the tables and figures then say so)."""
+    from pathlib import Path
+
+    root = Path(path)
+    if not root.is_dir():
+        raise FileNotFoundError(f"results root {root} does not exist")
+    return root
+
+
 def _cmd_table(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from gawm.report.tables import write_tables
 
-    root = Path(args.results)
+    root = _results_root(args.results)
     written = write_tables(root, Path(args.published), Path(args.out) if args.out else root / "tables")
     for path in written.values():
         print(path.read_text())
@@ -81,7 +92,7 @@ def _cmd_plot(args: argparse.Namespace) -> None:
 
     from gawm.report.plots import write_figures
 
-    root = Path(args.results)
+    root = _results_root(args.results)
     out = Path(args.out) if args.out else Path("figures") / root.resolve().name
     written = write_figures(root, out)
     for name, paths in written.items():
@@ -124,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stochastic", action="store_true", help="sample actions instead of greedy ones")
     p.add_argument("--out", help="output JSON (default <run>/evaluation.json)")
     p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, ...")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_evaluate)
     p = sub.add_parser("analyze", help="GCI and GPE (paper Eqs. 7-8) of a world-model run over its checkpoints")
     p.add_argument("--run", required=True, help="run directory (results/<budget>/runs/<method>/<map>/<seed>)")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 import numpy as np
+from tqdm import tqdm
 
 
 class ActingMethod(Protocol):
@@ -80,8 +81,12 @@ class Collector:
         return steps, done_stats
 
 
-def evaluate_policy(env, method: ActingMethod, n_episodes: int, deterministic: bool = True) -> dict[str, float]:
-    """Greedy test episodes in a separate vector env: win rate, mean return and length over n_episodes."""
+def evaluate_policy(env, method: ActingMethod, n_episodes: int, deterministic: bool = True,
+                    progress: bool = False) -> dict[str, float]:
+    """Greedy test episodes in a separate vector env: win rate, mean return and length over n_episodes.
+
+    progress: a tqdm bar over finished test episodes (for `gawm evaluate`'s long runs)."""
+    bar = tqdm(total=n_episodes, unit="ep", desc="evaluate", disable=not progress, dynamic_ncols=True)
     env.reset()
     B = env.n_envs
     hidden = method.init_hidden(B)
@@ -101,6 +106,7 @@ def evaluate_policy(env, method: ActingMethod, n_episodes: int, deterministic: b
             wins.append(bool(info["battle_won"][b]))
             rets.append(returns[b])
             lens.append(lengths[b])
+        bar.update(int((terminated & counting).sum()))
         if terminated.any():
             counting[terminated] = started + np.cumsum(terminated)[terminated] <= n_episodes
             started += int(terminated.sum())
@@ -108,5 +114,6 @@ def evaluate_policy(env, method: ActingMethod, n_episodes: int, deterministic: b
             lengths[terminated] = 0
             fresh |= terminated
             env.reset(terminated)
+    bar.close()
     return {"episodes": n_episodes, "win_rate": float(np.mean(wins)), "mean_return": float(np.mean(rets)),
             "std_return": float(np.std(rets)), "mean_length": float(np.mean(lens))}

@@ -14,13 +14,21 @@ import torch
 
 from gawm.methods import build_method
 
+RUN_KEYS = ("method", "map", "seed", "config", "env_info")  # what config.json must hold to rebuild the method
+
 
 def read_run_config(run_dir: Path) -> dict[str, Any]:
     """A run's config.json (method, map, seed, backend, method config, env_info)."""
     cfg_path = Path(run_dir) / "config.json"
     if not cfg_path.exists():
         raise FileNotFoundError(f"{run_dir} is not a run directory (no config.json)")
-    run = json.loads(cfg_path.read_text())
+    try:
+        run = json.loads(cfg_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{cfg_path} is not valid JSON ({exc})") from exc
+    missing = [k for k in RUN_KEYS if not isinstance(run, dict) or k not in run]
+    if missing:
+        raise ValueError(f"{cfg_path} lacks {', '.join(missing)}: not written by `gawm train`")
     wm = run.get("config", {}).get("world_model")
     if isinstance(wm, dict) and "team_heads" not in wm:  # runs saved before the option existed pooled them
         wm["team_heads"] = "pool"
@@ -36,7 +44,13 @@ def load_run_method(run_dir: Path, checkpoint: Path, device: torch.device):
         ck = torch.load(checkpoint, map_location=device, weights_only=False)
         sd = ck["method"]
     except Exception as exc:  # truncated file, foreign pickle, missing key
-        raise ValueError(f"checkpoint {checkpoint} is unreadable ({exc.__class__.__name__}: {exc})") from exc
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ValueError(f"checkpoint {checkpoint} is unreadable ({exc.__class__.__name__}: {first})") from exc
     method = build_method(run["method"], run["config"], run["env_info"], device, int(run["seed"]))
-    method.load_state_dict(sd)
+    try:
+        method.load_state_dict(sd)
+    except (RuntimeError, KeyError, TypeError) as exc:  # another run's networks, or another method's
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        raise ValueError(f"checkpoint {checkpoint} does not fit the {run['method']} networks of {run_dir} "
+                         f"({first})") from exc
     return method, run, int(ck.get("step", -1))
