@@ -1,4 +1,4 @@
-"""gawm evaluate, the statistics, Tables 1-3 against the published numbers, and Figs. 3-5."""
+"""The statistics, Tables 1-3 against the published numbers, and Figs. 3-5 (gawm evaluate: test_evaluate)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from gawm.cli import main
-from gawm.evaluate import evaluate_checkpoint
 from gawm.report.plots import write_figures
 from gawm.report.runs import load_published
-from gawm.report.stats import iqm, stratified_bootstrap_ci, welch_p_value
+from gawm.report.stats import (NOTE_FEW_SEEDS, NOTE_IDENTICAL, NOTE_ZERO_VAR, iqm, seeds_from_summary,
+                               stratified_bootstrap_ci, welch_p_value, welch_test)
 from gawm.report.tables import write_tables
 from gawm.train import RunSpec, train
 
@@ -25,31 +27,56 @@ REGISTRY_NAME = {"GAWM": "gawm", "GAWM*": "gawm_star", "MAG": "mag", "MAMBA": "m
                  "QMIX": "qmix"}
 
 
-def seeds_matching(mean: float, std: float, n: int = 3) -> np.ndarray:
-    """n values with exactly this mean and sample (ddof=1) standard deviation."""
-    base = np.linspace(-1.0, 1.0, n)
-    base = (base - base.mean()) / base.std(ddof=1)
-    return mean + std * base
-
-
 def test_welch_matches_scipy_and_handles_degenerate_cases():
     a, b = np.array([1.0, 2.0, 4.0]), np.array([3.0, 5.0, 9.0, 10.0])
-    expect = stats.ttest_ind(a, b, equal_var=False).pvalue
-    got = welch_p_value(a.mean(), a.std(ddof=1), 3, b.mean(), b.std(ddof=1), 4)
-    assert got == pytest.approx(expect, rel=1e-12)
-    assert welch_p_value(0.0, 0.0, 3, 0.0, 0.0, 3) == 1.0  # MAPPO 0(0) vs 0(0)
-    assert welch_p_value(5.0, 0.0, 3, 0.0, 0.0, 3) == 0.0
-    assert math.isnan(welch_p_value(5.0, float("nan"), 1, 0.0, 1.0, 3))
+    expect = stats.ttest_ind(a, b, equal_var=False).pvalue  # from the raw samples
+    got, note = welch_test(a.mean(), a.std(ddof=1), 3, b.mean(), b.std(ddof=1), 4)
+    assert got == pytest.approx(expect, rel=1e-12) and note == ""
+    # by hand: t = (7/3 - 27/4) / sqrt(s_a^2/3 + s_b^2/4), Welch-Satterthwaite df
+    va, vb = a.var(ddof=1) / 3, b.var(ddof=1) / 4
+    t = (a.mean() - b.mean()) / math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / 2 + vb**2 / 3)
+    assert got == pytest.approx(2 * stats.t.sf(abs(t), df), rel=1e-12)
+    # one side without variance is an ordinary Welch test (df from the other side)
+    assert welch_p_value(10.0, 0.0, 3, 8.0, 2.0, 3) == pytest.approx(
+        stats.ttest_ind_from_stats(10.0, 0.0, 3, 8.0, 2.0, 3, equal_var=False).pvalue)
+    assert welch_test(0.0, 0.0, 3, 0.0, 0.0, 3) == (1.0, NOTE_IDENTICAL)  # MAPPO 0(0) vs 0(0)
+    p, note = welch_test(5.0, 0.0, 3, 0.0, 0.0, 3)
+    assert math.isnan(p) and note == NOTE_ZERO_VAR
+    p, note = welch_test(5.0, float("nan"), 1, 0.0, 1.0, 3)
+    assert math.isnan(p) and note == NOTE_FEW_SEEDS
+
+
+@given(st.floats(-100, 100), st.floats(0, 50), st.integers(2, 9))
+@settings(max_examples=50, deadline=None)
+def test_seeds_from_summary_have_exactly_that_summary(mean, std, n):
+    x = seeds_from_summary(mean, std, n)
+    assert len(x) == n
+    assert x.mean() == pytest.approx(mean, abs=1e-9) and x.std(ddof=1) == pytest.approx(std, abs=1e-9)
+    np.testing.assert_allclose(seeds_from_summary(mean, std), [mean - std, mean, mean + std], atol=1e-9)
+
+
+@given(st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=40))
+@settings(max_examples=60, deadline=None)
+def test_iqm_is_the_mean_of_the_middle_half(xs):
+    x = np.sort(np.asarray(xs))
+    k = int(0.25 * len(x))  # rliable / scipy.trim_mean: int(0.25 n) cut from each end
+    assert iqm(np.random.default_rng(0).permutation(x)) == pytest.approx(x[k:len(x) - k].mean(), abs=1e-9)
 
 
 def test_iqm_and_bootstrap():
     assert iqm(np.arange(8.0)) == pytest.approx(3.5)  # middle 50%: 2, 3, 4, 5
     assert iqm(np.array([0.0, 0.0, 10.0, 10.0, 10.0, 10.0, 100.0, -100.0])) == pytest.approx(7.5)
+    assert iqm(np.arange(12.0).reshape(3, 4)) == pytest.approx(5.5)  # all entries, not per row
     per_map = [np.array([10.0, 20.0, 30.0]), np.array([50.0, 55.0, 60.0]), np.array([0.0, 5.0, 90.0])]
     a = stratified_bootstrap_ci(per_map, reps=500, seed=1)
     b = stratified_bootstrap_ci(per_map, reps=500, seed=1)
-    assert a == b and a[1] <= a[0] <= a[2] and a[1] < a[2]
-    assert a[0] == pytest.approx(iqm(np.concatenate(per_map)))
+    c = stratified_bootstrap_ci(per_map, reps=500, seed=2)
+    assert a == b and a != c and a[1] <= a[0] <= a[2] and a[1] < a[2]
+    assert a[0] == pytest.approx(iqm(np.concatenate(per_map))) == c[0]
+    # a map whose seeds agree contributes no spread: all-equal scores give a zero-width interval
+    assert stratified_bootstrap_ci([np.full(3, 7.0), np.full(2, 7.0)], reps=100) == (7.0, 7.0, 7.0)
+    assert all(math.isnan(v) for v in stratified_bootstrap_ci([]))
 
 
 def _fake_root(tmp_path: Path, with_analysis: bool = True) -> Path:
@@ -61,9 +88,9 @@ def _fake_root(tmp_path: Path, with_analysis: bool = True) -> Path:
     cells = {(r.map, r.method): r for r in t1.itertuples()}
     for key in set(cells) | set(gci.index):
         map_name, method = key
-        wins = seeds_matching(cells[key].mean, cells[key].std) if key in cells else [None] * 3
-        g = seeds_matching(*gci.loc[key, ["mean", "std"]]) if key in gci.index else None
-        p = seeds_matching(*gpe.loc[key, ["mean", "std"]]) if key in gpe.index else None
+        wins = seeds_from_summary(cells[key].mean, cells[key].std) if key in cells else [None] * 3
+        g = seeds_from_summary(*gci.loc[key, ["mean", "std"]]) if key in gci.index else None
+        p = seeds_from_summary(*gpe.loc[key, ["mean", "std"]]) if key in gpe.index else None
         for s in range(3):
             run = root / "runs" / REGISTRY_NAME[method] / map_name / str(s + 1)
             run.mkdir(parents=True)
@@ -91,9 +118,31 @@ def test_tables_reproduce_published_cells_when_fed_them(tmp_path):
     md1 = (root / "tables" / "table1_win_rates.md").read_text()
     assert "| GAWM | 8 |" in md1  # aggregate row over all 8 maps
     iqm_rows = pd.read_csv(root / "tables" / "table1_win_rates_iqm.csv").set_index("method")
-    # our IQM trims (seed, map) scores, the published one map means: close, not equal, so only the CI is checked
-    assert iqm_rows.loc["GAWM", "maps"] == 8
-    assert iqm_rows.loc["GAWM", "ours_ci_low"] <= iqm_rows.loc["GAWM", "ours_iqm"] <= iqm_rows.loc["GAWM", "ours_ci_high"]
+    # fed the published cells, our IQM and CI are the published ones exactly (same estimator, same seed)
+    assert (iqm_rows["maps"] == 8).all() and (iqm_rows["pub_maps"] == 8).all()
+    for side in ("iqm", "ci_low", "ci_high"):
+        np.testing.assert_allclose(iqm_rows[f"ours_{side}"], iqm_rows[f"pub_{side}"], atol=1e-9)
+    g = iqm_rows.loc["GAWM"]
+    assert g["ours_ci_low"] <= g["ours_iqm"] <= g["ours_ci_high"] and g["ours_ci_low"] < g["ours_ci_high"]
+
+
+def test_degenerate_p_values_are_explained(tmp_path):
+    """3s_vs_3z MAPPO is 0(0) in the paper: ours 0,0,0 gives p = 1; ours 5,5,5 gives n/a with a footnote."""
+    root = tmp_path / "results"
+    for map_name, win in (("3s_vs_3z", 0.0), ("3s_vs_4z", 0.05)):
+        for s in (1, 2, 3):
+            run = root / "runs" / "mappo" / map_name / str(s)
+            run.mkdir(parents=True)
+            (run / "config.json").write_text("{}")
+            (run / "evaluation.json").write_text(json.dumps({"win_rate": win, "episodes": 1000, "step": 1000}))
+    write_tables(root, PUBLISHED, root / "tables")
+    df = pd.read_csv(root / "tables" / "table1_win_rates.csv", keep_default_na=False)
+    cell = df[df["method"] == "MAPPO"].set_index("map")
+    assert float(cell.loc["3s_vs_3z", "p_value"]) == 1.0 and cell.loc["3s_vs_3z", "p_note"] == NOTE_IDENTICAL
+    assert cell.loc["3s_vs_4z", "p_value"] in ("", "nan") and cell.loc["3s_vs_4z", "p_note"] == NOTE_ZERO_VAR
+    md = (root / "tables" / "table1_win_rates.md").read_text()
+    assert "Δ+5.0, p=n/a†" in md and f"† p = n/a: {NOTE_ZERO_VAR}." in md
+    assert "**0.0(0.0)** [3 @1k] / 0.0(0.0), Δ+0.0, p=1" in md
 
 
 def test_tables_never_fill_ours_from_published(tmp_path):
@@ -106,7 +155,8 @@ def test_tables_never_fill_ours_from_published(tmp_path):
     df = pd.read_csv(root / "tables" / "table1_win_rates.csv")
     mine = df[(df["map"] == "8m") & (df["method"] == "GAWM")].iloc[0]
     assert float(mine["ours_mean"]) == pytest.approx(25.0) and int(mine["n_seeds"]) == 1
-    assert math.isnan(float(mine["p_value"]))  # one seed: no variance estimate
+    assert math.isnan(float(mine["p_value"])) and mine["p_note"] == NOTE_FEW_SEEDS  # one seed: no variance
+    assert "p=n/a†" in (root / "tables" / "table1_win_rates.md").read_text()
     others = df[~((df["map"] == "8m") & (df["method"] == "GAWM"))]
     assert others["ours_mean"].isna().all() and (others["n_seeds"].astype(int) == 0).all()
 
@@ -114,36 +164,41 @@ def test_tables_never_fill_ours_from_published(tmp_path):
 @pytest.fixture(scope="module")
 def tiny_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("res")
-    for method, cfg, seed in (("gawm", "gawm", 1), ("gawm", "gawm", 2), ("gawm_star", "gawm", 1),
-                              ("mappo", "mappo", 1)):
-        train(RunSpec(method, "3s_vs_3z", seed, 800, root / "runs" / method / "3s_vs_3z" / str(seed), device="cpu",
+    for method, cfg, map_name, seed in (("gawm", "gawm", "3s_vs_3z", 1), ("gawm", "gawm", "3s_vs_3z", 2),
+                                        ("gawm_star", "gawm", "3s_vs_3z", 1), ("mappo", "mappo", "3s_vs_3z", 1),
+                                        ("mappo", "mappo", "2s_vs_1sc", 1)):
+        train(RunSpec(method, map_name, seed, 800, root / "runs" / method / map_name / str(seed), device="cpu",
                       config_path=CONFIGS / f"{cfg}.yaml"), progress=False)
     return root
 
 
-def test_evaluate_writes_json_and_is_deterministic(tiny_root, tmp_path):
-    run = tiny_root / "runs" / "gawm" / "3s_vs_3z" / "1"
-    a = evaluate_checkpoint(run, episodes=30, seed=7, n_envs=8)
-    b = evaluate_checkpoint(run, episodes=30, seed=7, n_envs=8)
-    assert a["episodes"] == 30 and a["step"] == 800 and 0.0 <= a["win_rate"] <= 1.0
-    drop = ("wall_s",)
-    assert {k: v for k, v in a.items() if k not in drop} == {k: v for k, v in b.items() if k not in drop}
-    out = tmp_path / "ev.json"
-    assert main(["evaluate", "--run", str(run), "--episodes", "12", "--seed", "3", "--out", str(out)]) == 0
-    assert json.loads(out.read_text())["episodes"] == 12
-    assert main(["evaluate", "--run", str(run), "--checkpoint", str(tmp_path / "nope.pt")]) == 2
-    bad = tmp_path / "bad.pt"
-    bad.write_bytes(b"not a checkpoint")
-    assert main(["evaluate", "--run", str(run), "--checkpoint", str(bad)]) == 2
-
-
-def test_plots_render_from_runs(tiny_root, tmp_path):
+def test_plots_render_from_runs(tiny_root, tmp_path, capsys):
     out = tmp_path / "figs"
     assert main(["plot", "--results", str(tiny_root), "--out", str(out)]) == 0
     for stem in ("fig3_win_rate", "fig4_wm_loss", "fig5_gawm_vs_gawm_star"):
         for ext in ("png", "pdf"):
             assert (out / f"{stem}.{ext}").stat().st_size > 5000
+        assert (out / f"{stem}.pdf").read_bytes().startswith(b"%PDF")
+    # 200 dpi at paper size: Fig. 3 has two maps (7 in wide), Figs. 4-5 one map (3.5 in, one column)
+    assert plt_image_width(out / "fig3_win_rate.png") == 1400
+    assert plt_image_width(out / "fig4_wm_loss.png") == plt_image_width(out / "fig5_gawm_vs_gawm_star.png") == 700
+    assert "fig3_win_rate:" in capsys.readouterr().out
+
+
+def plt_image_width(png: Path) -> int:
+    import matplotlib.image
+
+    return matplotlib.image.imread(png).shape[1]
+
+
+def test_plots_without_runs_say_so(tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
     written = write_figures(empty, tmp_path / "none")
-    assert len(written["skipped"]) == 3 and not (tmp_path / "none" / "fig3_win_rate.png").exists()
+    assert len(written["skipped"]) == 3 and not (tmp_path / "none").exists()
+    assert main(["plot", "--results", str(empty), "--out", str(tmp_path / "none")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 3 and all(line.startswith("skipped fig") and "under" in line for line in out)
+    assert main(["plot", "--results", str(tmp_path / "missing")]) == 2
+    assert capsys.readouterr().err.strip() == f"gawm plot: error: results root {tmp_path / 'missing'} does not exist"
+    assert main(["table", "--results", str(tmp_path / "missing")]) == 2

@@ -2,9 +2,13 @@
 
 Fig. 3: test win rate vs real environment steps, one panel per map, every method: the mean over seeds with
         a min-max band (the paper's shading), from each run's eval.csv (greedy evaluations during training).
-Fig. 4: world-model loss (Eq. 3) vs world-model update epochs, GAWM vs GAWM*, one panel per map.
+Fig. 4: world-model loss (Eq. 3) vs world-model gradient steps, GAWM vs GAWM*, one panel per map, from
+        progress.csv: each point is one training iteration's mean loss over its E_M updates, placed at the
+        number of updates done so far (the paper's "epochs of the world model"; the label says what one is).
 Fig. 5: GAWM vs GAWM* win rate vs real steps (the ablation), one panel per map.
 Seeds are aligned on the union of their x values by linear interpolation inside each seed's own range.
+Layout: 7 in wide (a two-column page's text width; 3.5 in for one panel), 7-9 pt text, one legend per
+figure, so the figures read at print size without scaling. Each method keeps its colour in every figure.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from gawm.report.runs import MAP_ORDER, METHOD_ORDER, load_curves  # noqa: E402
 
 COLOURS = {"GAWM": "#d62728", "GAWM*": "#ff7f0e", "MAG": "#2ca02c", "MAMBA": "#1f77b4", "MAPPO": "#9467bd",
            "QMIX": "#8c564b"}
+PAGE_WIDTH_IN = 7.0  # text width of a two-column paper page
+FONT = {"font.size": 7, "axes.titlesize": 8, "axes.labelsize": 7, "xtick.labelsize": 6.5, "ytick.labelsize": 6.5,
+        "legend.fontsize": 7, "figure.titlesize": 8.5}
 
 
 def _band(curves: pd.DataFrame, x: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -32,38 +39,49 @@ def _band(curves: pd.DataFrame, x: str) -> tuple[np.ndarray, np.ndarray, np.ndar
         g = g.sort_values(x)
         xs, vs = g[x].to_numpy(dtype=float), g["value"].to_numpy(dtype=float)
         ys.append(np.where((grid >= xs[0]) & (grid <= xs[-1]), np.interp(grid, xs, vs), np.nan))
-    y = np.vstack(ys)
+    y = np.vstack(ys)  # (seeds, grid)
     with np.errstate(all="ignore"):
         return grid, np.nanmean(y, 0), np.nanmin(y, 0), np.nanmax(y, 0)
 
 
 def _panels(df: pd.DataFrame, methods: list[str], x: str, xlabel: str, ylabel: str, title: str,
             scale: float = 1.0, ylim: tuple[float, float] | None = None):
+    """One panel per map (4 per row), every method's seed mean and min-max band, one legend below."""
     maps = [m for m in MAP_ORDER if m in set(df["map"])] + sorted(set(df["map"]) - set(MAP_ORDER))
     cols = min(4, len(maps))
     rows = int(np.ceil(len(maps) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.6 * rows + 0.6), squeeze=False)
-    for ax in axes.ravel()[len(maps):]:
-        ax.set_visible(False)
-    for ax, map_name in zip(axes.ravel(), maps):
-        for method in methods:
-            g = df[(df["map"] == map_name) & (df["method"] == method)]
-            if g.empty:
-                continue
-            grid, mean, lo, hi = _band(g, x)
-            n = g["seed"].nunique()
-            ax.plot(grid, mean * scale, color=COLOURS.get(method), lw=1.6, label=f"{method} ({n} seed{'s' * (n > 1)})")
-            ax.fill_between(grid, lo * scale, hi * scale, color=COLOURS.get(method), alpha=0.18, lw=0)
-        if ylim is not None:
-            ax.set_ylim(*ylim)
-        ax.set_title(map_name, fontsize=10)
-        ax.set_xlabel(xlabel, fontsize=9)
-        ax.set_ylabel(ylabel, fontsize=9)
-        ax.tick_params(labelsize=8)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
-    fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
+    width = PAGE_WIDTH_IN if cols > 1 else PAGE_WIDTH_IN / 2
+    seeds = df.groupby(["map", "method"])["seed"].nunique()
+    uniform = seeds.nunique() == 1  # same seed count everywhere: say it once in the title
+    with plt.rc_context(FONT):
+        fig, axes = plt.subplots(rows, cols, figsize=(width, 1.75 * rows + 0.75), squeeze=False)
+        for ax in axes.ravel()[len(maps):]:
+            ax.set_visible(False)
+        handles = {}
+        for i, (ax, map_name) in enumerate(zip(axes.ravel(), maps)):
+            counts = []
+            for method in methods:
+                g = df[(df["map"] == map_name) & (df["method"] == method)]
+                if g.empty:
+                    continue
+                grid, mean, lo, hi = _band(g, x)
+                (line,) = ax.plot(grid, mean * scale, color=COLOURS.get(method), lw=1.2)
+                ax.fill_between(grid, lo * scale, hi * scale, color=COLOURS.get(method), alpha=0.18, lw=0)
+                handles.setdefault(method, line)
+                counts.append(f"{method} {g['seed'].nunique()}")
+            if ylim is not None:
+                ax.set_ylim(*ylim)
+            ax.set_title(map_name if uniform else f"{map_name}\nseeds: {', '.join(counts)}", pad=3)
+            if i + cols >= len(maps):  # the bottom panel of its column
+                ax.set_xlabel(xlabel)
+            if i % cols == 0:
+                ax.set_ylabel(ylabel)
+            ax.grid(alpha=0.3, lw=0.5)
+        n = int(seeds.max())
+        fig.suptitle(f"{title} -- mean over {'%d seed%s' % (n, 's' * (n > 1)) if uniform else 'seeds'}, "
+                     "band = min-max")
+        fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=len(handles), frameon=False)
+        fig.tight_layout(rect=(0, 0.07 if rows == 1 else 0.04, 1, 1))
     return fig
 
 
@@ -78,33 +96,42 @@ def _save(fig, out: Path, stem: str) -> list[Path]:
     return paths
 
 
+def _wm_axis_label(loss: pd.DataFrame) -> str:
+    """'world-model gradient steps' with what one step is, when every plotted run agrees on it."""
+    size = loss[["wm_batch", "seq_len"]].drop_duplicates().dropna()
+    if len(size) == 1:
+        b, t = size.iloc[0]
+        return f"world-model gradient steps (1 = one batch of {int(b)} x {int(t)}-step sequences)"
+    return "world-model gradient steps (E_M per training iteration)"
+
+
 def write_figures(root: Path, out: Path) -> dict[str, list[Path]]:
     """Render Figs. 3-5 from the runs under `root`; a figure without data is skipped and reported."""
     written, skipped = {}, []
     wins = load_curves(root, "eval.csv", "win_rate")
     wins["step_k"] = wins["step"] / 1000.0
     if len(wins):
-        fig = _panels(wins, [m for m in METHOD_ORDER if m in set(wins["method"])], "step_k",
+        fig = _panels(wins, [m for m in METHOD_ORDER if m in set(wins["method"])] +
+                      sorted(set(wins["method"]) - set(METHOD_ORDER)), "step_k",
                       "real environment steps (thousands)", "test win rate (%)",
-                      "Fig. 3: win rate vs real steps (mean over seeds, band = min-max)", scale=100.0,
-                      ylim=(-3, 103))
+                      "Fig. 3: win rate vs real steps", scale=100.0, ylim=(-3, 103))
         written["fig3_win_rate"] = _save(fig, out, "fig3_win_rate")
     else:
-        skipped.append("fig3_win_rate (no eval.csv under runs/)")
+        skipped.append(f"fig3_win_rate (no run with an eval.csv under {Path(root) / 'runs'})")
     loss = load_curves(root, "progress.csv", "wm_loss")
     loss = loss[loss["method"].isin(["GAWM", "GAWM*"])]
     if len(loss):
-        fig = _panels(loss, ["GAWM", "GAWM*"], "wm_epoch", "world-model update epochs (gradient steps)",
-                      "world-model loss, Eq. 3", "Fig. 4: world-model loss, GAWM vs GAWM* (no obs-fusion)")
+        fig = _panels(loss, ["GAWM", "GAWM*"], "wm_epoch", _wm_axis_label(loss), "world-model loss (Eq. 3)",
+                      "Fig. 4: world-model loss, GAWM vs GAWM* (no obs-fusion)")
         written["fig4_wm_loss"] = _save(fig, out, "fig4_wm_loss")
     else:
-        skipped.append("fig4_wm_loss (no GAWM/GAWM* run with wm_loss)")
+        skipped.append(f"fig4_wm_loss (no GAWM/GAWM* run with a logged wm_loss under {Path(root) / 'runs'})")
     ab = wins[wins["method"].isin(["GAWM", "GAWM*"])]
     if len(ab):
         fig = _panels(ab, ["GAWM", "GAWM*"], "step_k", "real environment steps (thousands)", "test win rate (%)",
                       "Fig. 5: GAWM vs GAWM* (obs-fusion ablation)", scale=100.0, ylim=(-3, 103))
         written["fig5_gawm_vs_gawm_star"] = _save(fig, out, "fig5_gawm_vs_gawm_star")
     else:
-        skipped.append("fig5_gawm_vs_gawm_star (no GAWM/GAWM* eval.csv)")
+        skipped.append(f"fig5_gawm_vs_gawm_star (no GAWM/GAWM* run with an eval.csv under {Path(root) / 'runs'})")
     written["skipped"] = skipped  # type: ignore[assignment]
     return written

@@ -59,12 +59,13 @@ def load_curves(root: Path, file: str, column: str) -> pd.DataFrame:
             df[k] = v
         if file == "progress.csv":  # world-model epochs so far: E_M updates per logged iteration
             cfg = json.loads((run / "config.json").read_text())["config"]
-            per_iter = next((blk.get("wm_epochs") for blk in cfg.values()
-                             if isinstance(blk, dict) and "wm_epochs" in blk), 1)
-            df["wm_epoch"] = per_iter * (1 + pd.RangeIndex(len(df)))
+            blk = next((b for b in cfg.values() if isinstance(b, dict) and "wm_epochs" in b), {})
+            df["wm_epoch"] = blk.get("wm_epochs", 1) * (1 + pd.RangeIndex(len(df)))
+            # the size of one world-model update, for an honest axis label: sequences x rows per batch
+            df["wm_batch"], df["seq_len"] = blk.get("wm_batch", float("nan")), blk.get("seq_len", float("nan"))
         frames.append(df)
     if not frames:
-        return pd.DataFrame(columns=["method", "map", "seed", "step", "value", "wm_epoch"])
+        return pd.DataFrame(columns=["method", "map", "seed", "step", "value", "wm_epoch", "wm_batch", "seq_len"])
     return pd.concat(frames, ignore_index=True)
 
 
