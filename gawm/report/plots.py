@@ -13,6 +13,7 @@ figure, so the figures read at print size without scaling. Each method keeps its
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -26,6 +27,10 @@ from gawm.report.runs import MAP_ORDER, METHOD_ORDER, load_curves  # noqa: E402
 
 COLOURS = {"GAWM": "#d62728", "GAWM*": "#ff7f0e", "MAG": "#2ca02c", "MAMBA": "#1f77b4", "MAPPO": "#9467bd",
            "QMIX": "#8c564b"}
+# line styles too, so curves that coincide (e.g. several methods at 0% wins) stay visible, also in grey print
+STYLES = {"GAWM": "-", "GAWM*": (0, (4, 1.5)), "MAG": (0, (5, 1.5, 1, 1.5)), "MAMBA": (0, (1.5, 1.2)),
+          "MAPPO": (0, (3, 1, 1, 1, 1, 1)), "QMIX": (0, (6, 2))}
+LEGEND = {"GAWM*": "GAWM* (no obs-fusion)"}
 PAGE_WIDTH_IN = 7.0  # text width of a two-column paper page
 FONT = {"font.size": 7, "axes.titlesize": 8, "axes.labelsize": 7, "xtick.labelsize": 6.5, "ytick.labelsize": 6.5,
         "legend.fontsize": 7, "figure.titlesize": 8.5}
@@ -65,7 +70,7 @@ def _panels(df: pd.DataFrame, methods: list[str], x: str, xlabel: str, ylabel: s
                 if g.empty:
                     continue
                 grid, mean, lo, hi = _band(g, x)
-                (line,) = ax.plot(grid, mean * scale, color=COLOURS.get(method), lw=1.2)
+                (line,) = ax.plot(grid, mean * scale, color=COLOURS.get(method), ls=STYLES.get(method, "-"), lw=1.2)
                 ax.fill_between(grid, lo * scale, hi * scale, color=COLOURS.get(method), alpha=0.18, lw=0)
                 handles.setdefault(method, line)
                 counts.append(f"{method} {g['seed'].nunique()}")
@@ -73,14 +78,16 @@ def _panels(df: pd.DataFrame, methods: list[str], x: str, xlabel: str, ylabel: s
                 ax.set_ylim(*ylim)
             ax.set_title(map_name if uniform else f"{map_name}\nseeds: {', '.join(counts)}", pad=3)
             if i + cols >= len(maps):  # the bottom panel of its column
-                ax.set_xlabel(xlabel)
+                ax.set_xlabel(textwrap.fill(xlabel, int(16 * width / cols), break_on_hyphens=False))
             if i % cols == 0:
                 ax.set_ylabel(ylabel)
             ax.grid(alpha=0.3, lw=0.5)
         n = int(seeds.max())
-        fig.suptitle(f"{title} -- mean over {'%d seed%s' % (n, 's' * (n > 1)) if uniform else 'seeds'}, "
-                     "band = min-max")
-        fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=len(handles), frameon=False)
+        sub = f"mean over {'%d seed%s' % (n, 's' * (n > 1)) if uniform else 'seeds'}, band = min-max"
+        fig.suptitle(f"{title} -- {sub}" if cols > 1 else
+                     "\n".join(textwrap.fill(t, int(13 * width), break_on_hyphens=False) for t in (title, sub)))
+        fig.legend(handles.values(), [LEGEND.get(m, m) for m in handles], loc="lower center", ncol=len(handles),
+                   frameon=False)
         fig.tight_layout(rect=(0, 0.07 if rows == 1 else 0.04, 1, 1))
     return fig
 
@@ -122,7 +129,7 @@ def write_figures(root: Path, out: Path) -> dict[str, list[Path]]:
     loss = loss[loss["method"].isin(["GAWM", "GAWM*"])]
     if len(loss):
         fig = _panels(loss, ["GAWM", "GAWM*"], "wm_epoch", _wm_axis_label(loss), "world-model loss (Eq. 3)",
-                      "Fig. 4: world-model loss, GAWM vs GAWM* (no obs-fusion)")
+                      "Fig. 4: world-model loss, GAWM vs GAWM*")
         written["fig4_wm_loss"] = _save(fig, out, "fig4_wm_loss")
     else:
         skipped.append(f"fig4_wm_loss (no GAWM/GAWM* run with a logged wm_loss under {Path(root) / 'runs'})")
