@@ -46,7 +46,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     run = Path(args.run)
     res = evaluate_checkpoint(run, Path(args.checkpoint) if args.checkpoint else None, args.episodes, args.seed,
                               args.envs, _device(args.device), deterministic=not args.stochastic,
-                              progress=not args.no_progress)
+                              progress=not args.no_progress and sys.stderr.isatty())  # no bar in job logs
     atomic_write_json(Path(args.out) if args.out else run / "evaluation.json", res)
     print(json.dumps(res, indent=2))
 

@@ -16,7 +16,7 @@ rule evaluate:
         mem_mb=2000,
         runtime=30,
     shell:
-        "{GAWM} evaluate --run {params.run} --episodes {params.episodes} --out {output} --no-progress > {log} 2>&1"
+        "{GAWM} evaluate --run {params.run} --episodes {params.episodes} --out {output} > {log} 2>&1"
 
 
 rule analyze:
