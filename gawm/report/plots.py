@@ -33,7 +33,7 @@ STYLES = {"GAWM": "-", "GAWM*": (0, (4, 1.5)), "MAG": (0, (5, 1.5, 1, 1.5)), "MA
 LEGEND = {"GAWM*": "GAWM* (no obs-fusion)"}
 PAGE_WIDTH_IN = 7.0  # text width of a two-column paper page
 FONT = {"font.size": 7, "axes.titlesize": 8, "axes.labelsize": 7, "xtick.labelsize": 6.5, "ytick.labelsize": 6.5,
-        "legend.fontsize": 7, "figure.titlesize": 8.5}
+        "legend.fontsize": 7, "figure.titlesize": 8.5, "figure.labelsize": 7}
 
 
 def _band(curves: pd.DataFrame, x: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -59,7 +59,11 @@ def _panels(df: pd.DataFrame, methods: list[str], x: str, xlabel: str, ylabel: s
     seeds = df.groupby(["map", "method"])["seed"].nunique()
     uniform = seeds.nunique() == 1  # same seed count everywhere: say it once in the title
     with plt.rc_context(FONT):
-        fig, axes = plt.subplots(rows, cols, figsize=(width, 1.75 * rows + 0.75), squeeze=False)
+        xlabel = textwrap.fill(xlabel, int(14 * width), break_on_hyphens=False)  # one x label for all panels
+        legend_rows = 1 if cols > 1 or len(methods) <= 2 else 2
+        bottom = 0.2 * legend_rows + 0.13 * (xlabel.count("\n") + 1) + 0.1  # inches: legend, x label, gaps
+        height = 1.75 * rows + 0.45 + bottom  # inches: panels, title, bottom band
+        fig, axes = plt.subplots(rows, cols, figsize=(width, height), squeeze=False)
         for ax in axes.ravel()[len(maps):]:
             ax.set_visible(False)
         handles = {}
@@ -77,8 +81,6 @@ def _panels(df: pd.DataFrame, methods: list[str], x: str, xlabel: str, ylabel: s
             if ylim is not None:
                 ax.set_ylim(*ylim)
             ax.set_title(map_name if uniform else f"{map_name}\nseeds: {', '.join(counts)}", pad=3)
-            if i + cols >= len(maps):  # the bottom panel of its column
-                ax.set_xlabel(textwrap.fill(xlabel, int(16 * width / cols), break_on_hyphens=False))
             if i % cols == 0:
                 ax.set_ylabel(ylabel)
             ax.grid(alpha=0.3, lw=0.5)
@@ -86,9 +88,10 @@ def _panels(df: pd.DataFrame, methods: list[str], x: str, xlabel: str, ylabel: s
         sub = f"mean over {'%d seed%s' % (n, 's' * (n > 1)) if uniform else 'seeds'}, band = min-max"
         fig.suptitle(f"{title} -- {sub}" if cols > 1 else
                      "\n".join(textwrap.fill(t, int(13 * width), break_on_hyphens=False) for t in (title, sub)))
-        fig.legend(handles.values(), [LEGEND.get(m, m) for m in handles], loc="lower center", ncol=len(handles),
-                   frameon=False)
-        fig.tight_layout(rect=(0, 0.07 if rows == 1 else 0.04, 1, 1))
+        fig.tight_layout(rect=(0, bottom / height, 1, 1))
+        fig.supxlabel(xlabel, y=(0.2 * legend_rows + 0.05) / height, va="bottom")
+        fig.legend(handles.values(), [LEGEND.get(m, m) for m in handles], loc="lower center",
+                   bbox_to_anchor=(0.5, 0.0), ncol=max(1, -(-len(handles) // legend_rows)), frameon=False)
     return fig
 
 
@@ -109,7 +112,7 @@ def _wm_axis_label(loss: pd.DataFrame) -> str:
     if len(size) == 1:
         b, t = size.iloc[0]
         return f"world-model gradient steps (1 = one batch of {int(b)} x {int(t)}-step sequences)"
-    return "world-model gradient steps (E_M per training iteration)"
+    return "world-model gradient steps (batch sizes differ between the plotted runs)"
 
 
 def write_figures(root: Path, out: Path) -> dict[str, list[Path]]:
@@ -120,7 +123,7 @@ def write_figures(root: Path, out: Path) -> dict[str, list[Path]]:
     if len(wins):
         fig = _panels(wins, [m for m in METHOD_ORDER if m in set(wins["method"])] +
                       sorted(set(wins["method"]) - set(METHOD_ORDER)), "step_k",
-                      "real environment steps (thousands)", "test win rate (%)",
+                      "real env. steps (thousands)", "test win rate (%)",
                       "Fig. 3: win rate vs real steps", scale=100.0, ylim=(-3, 103))
         written["fig3_win_rate"] = _save(fig, out, "fig3_win_rate")
     else:
@@ -135,7 +138,7 @@ def write_figures(root: Path, out: Path) -> dict[str, list[Path]]:
         skipped.append(f"fig4_wm_loss (no GAWM/GAWM* run with a logged wm_loss under {Path(root) / 'runs'})")
     ab = wins[wins["method"].isin(["GAWM", "GAWM*"])]
     if len(ab):
-        fig = _panels(ab, ["GAWM", "GAWM*"], "step_k", "real environment steps (thousands)", "test win rate (%)",
+        fig = _panels(ab, ["GAWM", "GAWM*"], "step_k", "real env. steps (thousands)", "test win rate (%)",
                       "Fig. 5: GAWM vs GAWM* (obs-fusion ablation)", scale=100.0, ylim=(-3, 103))
         written["fig5_gawm_vs_gawm_star"] = _save(fig, out, "fig5_gawm_vs_gawm_star")
     else:
