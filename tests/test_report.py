@@ -202,3 +202,16 @@ def test_plots_without_runs_say_so(tmp_path, capsys):
     assert main(["plot", "--results", str(tmp_path / "missing")]) == 2
     assert capsys.readouterr().err.strip() == f"gawm plot: error: results root {tmp_path / 'missing'} does not exist"
     assert main(["table", "--results", str(tmp_path / "missing")]) == 2
+
+
+def test_broken_run_outputs_stop_the_table_with_one_line(tmp_path, capsys):
+    run = tmp_path / "runs" / "mappo" / "8m" / "1"
+    run.mkdir(parents=True)
+    (run / "config.json").write_text("{}")
+    (run / "evaluation.json").write_text('{"win_rate": 0.5')  # truncated
+    assert main(["table", "--results", str(tmp_path), "--out", str(tmp_path / "t")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "evaluation.json is not valid JSON" in err[0]
+    (run / "evaluation.json").write_text(json.dumps({"win_rate": 0.5, "episodes": 10}))
+    assert main(["table", "--results", str(tmp_path), "--out", str(tmp_path / "t")]) == 2
+    assert "evaluation.json lacks step" in capsys.readouterr().err

@@ -24,7 +24,21 @@ def run_dirs(root: Path) -> list[Path]:
 
 def _ident(run: Path) -> dict:
     method, map_name, seed = run.parts[-3:]
+    if not seed.isdigit():
+        raise ValueError(f"{run}: run directories are runs/<method>/<map>/<seed> with an integer seed")
     return {"method": DISPLAY.get(method, method), "map": map_name, "seed": int(seed)}
+
+
+def _read_json(path: Path, keys: tuple[str, ...]) -> dict:
+    """A per-run JSON output with the keys the tables need; a broken one stops the table with its name."""
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc}); re-run the command that writes it") from exc
+    missing = [k for k in keys if not isinstance(data, dict) or k not in data]
+    if missing:
+        raise ValueError(f"{path} lacks {', '.join(missing)}")
+    return data
 
 
 def load_run_results(root: Path) -> pd.DataFrame:
@@ -34,10 +48,10 @@ def load_run_results(root: Path) -> pd.DataFrame:
         row = _ident(run)
         ev, an = run / "evaluation.json", run / "analysis.json"
         if ev.exists():
-            e = json.loads(ev.read_text())
+            e = _read_json(ev, ("win_rate", "episodes", "step"))
             row.update(win_rate=100.0 * e["win_rate"], eval_episodes=e["episodes"], steps=e["step"])
         if an.exists():
-            a = json.loads(an.read_text())
+            a = _read_json(an, ("gci_mean", "gpe_mean", "pairs"))
             row.update(gci=a["gci_mean"], gpe=a["gpe_mean"], pairs=a["pairs"])
         rows.append(row)
     return pd.DataFrame(rows, columns=["method", "map", "seed", "win_rate", "eval_episodes", "steps", "gci", "gpe",
