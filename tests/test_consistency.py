@@ -15,7 +15,7 @@ from gawm.cli import main
 from gawm.consistency import AnalysisConfig, analyze_run, fit_state_probe, gci, gpe, load_analysis_config
 from gawm.train import RunSpec, train
 
-CONFIGS = Path(__file__).parent / "configs"
+CONFIGS = Path(__file__).parent.parent / "config" / "smoke"
 
 
 @settings(max_examples=30, deadline=None)
@@ -94,7 +94,7 @@ def test_analysis_config_validation():
 def tiny_runs(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("runs")
     runs = {}
-    for method, cfg in (("gawm", "gawm_tiny"), ("mappo", "mappo_tiny")):
+    for method, cfg in (("gawm", "gawm"), ("mappo", "mappo")):
         runs[method] = root / method
         train(RunSpec(method, "3s_vs_3z", 1, 600, runs[method], device="cpu",
                       config_path=CONFIGS / f"{cfg}.yaml"), progress=False)

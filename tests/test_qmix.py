@@ -15,12 +15,12 @@ from baselines.qmix.networks import QMixer
 from gawm.methods import load_method_config
 from gawm.train import RunSpec, train
 
-CONFIGS = Path(__file__).parent / "configs"
+CONFIGS = Path(__file__).parent.parent / "config" / "smoke"
 ENV_INFO = {"n_agents": 3, "n_actions": 9, "obs_shape": 36, "state_shape": 54, "episode_limit": 150}
 
 
 def _method(seed: int = 0) -> QMIXMethod:
-    cfg = load_method_config("qmix", "3s_vs_3z", CONFIGS / "qmix_tiny.yaml")
+    cfg = load_method_config("qmix", "3s_vs_3z", CONFIGS / "qmix.yaml")
     return QMIXMethod(cfg, ENV_INFO, torch.device("cpu"), seed)
 
 
@@ -95,7 +95,7 @@ def test_epsilon_anneals_linearly():
 
 def test_tiny_run_learns_step_and_round_trips(tmp_path):
     out = tmp_path / "run"
-    summary = train(RunSpec("qmix", "3s_vs_3z", 2, 1600, out, device="cpu", config_path=CONFIGS / "qmix_tiny.yaml"),
+    summary = train(RunSpec("qmix", "3s_vs_3z", 2, 1600, out, device="cpu", config_path=CONFIGS / "qmix.yaml"),
                     progress=False)
     assert summary["steps"] == 1600 and (out / "checkpoints" / "final.pt").exists()
     header = (out / "progress.csv").read_text().splitlines()[0].split(",")

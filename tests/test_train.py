@@ -15,9 +15,9 @@ import pytest
 
 from gawm.cli import main as cli_main
 
-TINY = Path(__file__).parent / "configs" / "mappo_tiny.yaml"
-TINY_GAWM = Path(__file__).parent / "configs" / "gawm_tiny.yaml"
-CONFIGS = {"mappo": TINY, "gawm": TINY_GAWM, "qmix": Path(__file__).parent / "configs" / "qmix_tiny.yaml"}
+TINY = Path(__file__).parent.parent / "config" / "smoke" / "mappo.yaml"
+TINY_GAWM = Path(__file__).parent.parent / "config" / "smoke" / "gawm.yaml"
+CONFIGS = {"mappo": TINY, "gawm": TINY_GAWM, "qmix": Path(__file__).parent.parent / "config" / "smoke" / "qmix.yaml"}
 
 
 def _train_cmd(out: Path, steps: int, method: str = "mappo") -> list[str]:

@@ -42,7 +42,9 @@ def compare(ours: pd.DataFrame, published: pd.DataFrame, metric: str) -> pd.Data
     """Long comparison frame, one row per (map, method) of the published table plus any extra of ours."""
     per_seed = ours.dropna(subset=[metric]).groupby(["map", "method"])[metric]
     agg = pd.DataFrame({"n_seeds": per_seed.size(), "ours_mean": per_seed.mean(),
-                        "ours_std": per_seed.std(ddof=1)}).reset_index()
+                        "ours_std": per_seed.std(ddof=1),
+                        "ours_steps": ours.dropna(subset=[metric]).groupby(["map", "method"])["steps"].max(),
+                        }).reset_index()
     pub = published.rename(columns={"mean": "pub_mean", "std": "pub_std"})
     df = pub.merge(agg, on=["map", "method"], how="outer")
     df["n_seeds"] = df["n_seeds"].fillna(0).astype(int)
@@ -51,8 +53,8 @@ def compare(ours: pd.DataFrame, published: pd.DataFrame, metric: str) -> pd.Data
                      if r.n_seeds and not math.isnan(r.pub_mean) else float("nan") for r in df.itertuples()]
     df["map"] = pd.Categorical(df["map"], [m for m in MAP_ORDER] + sorted(set(df["map"]) - set(MAP_ORDER)))
     df["method"] = pd.Categorical(df["method"], METHOD_ORDER + sorted(set(df["method"]) - set(METHOD_ORDER)))
-    cols = ["map"] + (["steps"] if "steps" in df else []) + ["method", "n_seeds", "ours_mean", "ours_std",
-                                                              "pub_mean", "pub_std", "diff", "p_value"]
+    cols = ["map"] + (["steps"] if "steps" in df else []) + ["method", "n_seeds", "ours_steps", "ours_mean",
+                                                              "ours_std", "pub_mean", "pub_std", "diff", "p_value"]
     return df.sort_values(["map", "method"])[cols].reset_index(drop=True)
 
 
@@ -84,8 +86,8 @@ def to_markdown(df: pd.DataFrame, spec: TableSpec, agg: pd.DataFrame | None) -> 
     d = spec.decimals
     methods = [m for m in df["method"].cat.categories if m in set(df["method"])]
     lines = [f"## {spec.title}", "",
-             "Cell: **ours** mean(std) over our seeds [n] / published mean(std), difference, Welch p. "
-             "Empty ours: no run of ours yet.", "",
+             "Cell: **ours** mean(std) over our seeds [n seeds @ our real steps] / published mean(std) "
+             "[at the paper's steps in the row label], difference, Welch p. Empty ours: no run of ours yet.", "",
              "| map | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|"]
     for map_name, g in df.groupby("map", observed=True):
         label = f"{map_name} ({int(g['steps'].dropna().iloc[0] // 1000)}k)" if "steps" in g and g["steps"].notna().any() \
@@ -97,7 +99,8 @@ def to_markdown(df: pd.DataFrame, spec: TableSpec, agg: pd.DataFrame | None) -> 
                 cells.append("")
                 continue
             r = r.iloc[0]
-            ours = f"**{_fmt(r.ours_mean, r.ours_std, d)}** [{r.n_seeds}]" if r.n_seeds else "—"
+            at = "" if math.isnan(r.ours_steps) else f" @{r.ours_steps / 1000:g}k"
+            ours = f"**{_fmt(r.ours_mean, r.ours_std, d)}** [{r.n_seeds}{at}]" if r.n_seeds else "—"
             pub = _fmt(r.pub_mean, r.pub_std, d) or "n/a"
             extra = f", Δ{r['diff']:+.{d}f}, p={r.p_value:.3g}" if r.n_seeds and not math.isnan(r.pub_mean) else ""
             cells.append(f"{ours} / {pub}{extra}")
@@ -114,7 +117,8 @@ def to_markdown(df: pd.DataFrame, spec: TableSpec, agg: pd.DataFrame | None) -> 
 
 
 def write_tables(root: Path, published_dir: Path, out: Path) -> dict[str, Path]:
-    """Write table{1,2,3}_*.csv and .md under `out`; returns {stem: markdown path}."""
+    """Write table{1,2,3}_*.csv and .md (and Table 1's aggregate, table1_win_rates_iqm.csv) under `out`;
+    returns {stem: markdown path}."""
     ours = load_run_results(root)
     out.mkdir(parents=True, exist_ok=True)
     written = {}
@@ -122,10 +126,9 @@ def write_tables(root: Path, published_dir: Path, out: Path) -> dict[str, Path]:
         pub = load_published(published_dir, spec.published)
         df = compare(ours, pub, spec.metric)
         agg = aggregate_iqm(ours, pub, spec.metric) if spec.metric == "win_rate" else None
-        csv = df.to_csv(index=False, float_format="%.6g")
+        atomic_write_bytes(out / f"{spec.name}.csv", df.to_csv(index=False, float_format="%.6g").encode())
         if agg is not None:
-            csv += "\n# aggregate\n" + agg.to_csv(index=False, float_format="%.6g")
-        atomic_write_bytes(out / f"{spec.name}.csv", csv.encode())
+            atomic_write_bytes(out / f"{spec.name}_iqm.csv", agg.to_csv(index=False, float_format="%.6g").encode())
         atomic_write_bytes(out / f"{spec.name}.md", to_markdown(df, spec, agg).encode())
         written[spec.name] = out / f"{spec.name}.md"
     return written
