@@ -112,3 +112,57 @@ def test_tiny_run_learns_step_and_round_trips(tmp_path):
     act_b, _ = b.act(obs, avail, None, b.init_hidden(4), np.ones(4, bool), True)
     np.testing.assert_array_equal(act_a, act_b)
     assert a.t_env > 0 and len(a.buffer) > 0
+
+
+def test_sequence_unroll_equals_step_by_step_acting():
+    """Training Qs (whole-episode GRU unroll) are the Qs the agents act on, step after step."""
+    from baselines.qmix.networks import AgentQNet
+
+    torch.manual_seed(0)
+    net = AgentQNet(11, 16, 5)
+    x = torch.randn(4, 7, 3, 11)  # (B, L, N, in)
+    seq = net.sequence(x)
+    h = torch.zeros(4, 3, 16)
+    for t in range(7):
+        q, h = net(x[:, t], h)
+        torch.testing.assert_close(seq[:, t], q)
+
+
+def test_loss_on_a_padded_batch_matches_hand_computation():
+    """Two episodes through observe_episode -> _batch -> loss: a terminal end (no bootstrap), a time-limit end
+    (bootstrap), an unavailable next action the online net prefers, and a padded step full of NaN."""
+    m = _method()
+    gamma = m.cfg.gamma
+    N, A, O, S = 3, 9, 36, 54
+
+    def episode(actions, rewards, terminated, state0, avail=None):
+        T = len(actions)
+        state = np.zeros((T + 1, S), np.float32)
+        state[:, 0] = state0 + 10.0 * np.arange(T + 1)
+        return {"obs": np.zeros((T + 1, N, O)), "state": state,
+                "avail": np.ones((T + 1, N, A), bool) if avail is None else avail,
+                "actions": np.asarray(actions), "rewards": np.asarray(rewards, np.float64), "terminated": terminated}
+
+    avail_a = np.ones((3, N, A), bool)
+    avail_a[1, 0, 5] = False  # agent 0 may not take action 5 at row 1
+    m.observe_episode(episode([[1, 2, 3], [0, 0, 0]], [1.0, 2.0], True, 10.0, avail_a))  # states 10, 20, 30
+    m.observe_episode(episode([[4, 4, 4]], [3.0], False, 40.0))  # time limit; states 40, 50
+    batch = m._batch(np.array([0, 1]))
+    torch.testing.assert_close(batch["filled"], torch.tensor([[1.0, 1.0], [1.0, 0.0]]))
+    torch.testing.assert_close(batch["terminated"], torch.tensor([[0.0, 1.0], [0.0, 0.0]]))
+
+    q_on, q_tg = torch.zeros(2, 3, N, A), torch.zeros(2, 3, N, A)
+    q_on[0, 0, [0, 1, 2], [1, 2, 3]] = torch.tensor([0.5, 1.0, 1.5])  # taken at A's step 0: sum 3
+    q_on[0, 1, 0, 5], q_on[0, 1, 0, 2] = 9.0, 1.0  # online prefers the unavailable a5, so a2 is chosen
+    q_tg[0, 1, 0, 5], q_tg[0, 1, 0, 2] = 100.0, 7.0
+    q_on[1, 0, :, 4] = 1.0  # taken at B's step 0: sum 3
+    q_tg[1, 1, :, 0] = 1.0  # B's row 1: all online Qs tie at 0 -> action 0 -> target 1 per agent
+    q_on[1, 2], q_tg[1, 2] = float("nan"), float("nan")  # padding row of B
+    m._unroll = lambda net, b: q_on.clone() if net is m.agent else q_tg.clone()
+    m.mixer = m.target_mixer = _SumMixer()
+    loss, stats = m.loss(batch)
+    y = [1.0 + gamma * (7.0 + 20.0), 2.0, 3.0 + gamma * (3.0 + 50.0)]  # A0, A1 (terminal), B0 (bootstrapped)
+    q_tot = [3.0 + 10.0, 0.0 + 20.0, 3.0 + 40.0]
+    want = sum((q - t) ** 2 for q, t in zip(q_tot, y)) / 3
+    assert loss.item() == pytest.approx(want, rel=1e-6)
+    assert stats["target_mean"] == pytest.approx(sum(y) / 3, rel=1e-6)

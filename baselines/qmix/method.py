@@ -154,21 +154,18 @@ class QMIXMethod:
         return {k: torch.as_tensor(v, device=self.device) for k, v in out.items()}
 
     def _unroll(self, net: AgentQNet, batch: dict[str, Tensor]) -> Tensor:
-        """Q-values for every row t = 0..T: (B, T+1, N, A); the GRU is the only loop over time."""
+        """Q-values for every row t = 0..T: (B, T+1, N, A), each episode from a zero GRU state."""
         B, L = batch["obs"].shape[:2]
         last = torch.zeros(B, L, self.N, self.A, device=self.device)
-        last[:, 1:] = F.one_hot(batch["actions"], self.A).float()
-        x = self._inputs(batch["obs"], last)  # (B, L, N, in)
-        h = torch.zeros(B, self.N, self.cfg.rnn_hidden, device=self.device)
-        qs = []
-        for t in range(L):
-            q, h = net(x[:, t], h)
-            qs.append(q)
-        return torch.stack(qs, 1)
+        last[:, 1:] = F.one_hot(batch["actions"], self.A).float()  # row t sees the action taken at t-1
+        return net.sequence(self._inputs(batch["obs"], last))  # (B, L, N, in) -> (B, L, N, A)
 
     def update(self, rng: np.random.Generator) -> dict[str, float]:
         c = self.cfg
-        if len(self.buffer) < c.batch_episodes or self.new_episodes == 0:
+        if len(self.buffer) < c.batch_episodes:
+            self.new_episodes = 0  # pymarl trains only once it can sample: warm-up episodes earn no steps
+            return {}
+        if self.new_episodes == 0:
             return {}
         metrics = [self._train_step(rng) for _ in range(self.new_episodes)]
         self.new_episodes = 0
@@ -183,6 +180,20 @@ class QMIXMethod:
     def _train_step(self, rng: np.random.Generator) -> dict[str, float]:
         c = self.cfg
         batch = self._batch(rng.choice(len(self.buffer), size=c.batch_episodes, replace=False))
+        loss, stats = self.loss(batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        stats["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(self.params, c.grad_clip))
+        self.optimizer.step()
+        return stats
+
+    def loss(self, batch: dict[str, Tensor]) -> tuple[Tensor, dict[str, float]]:
+        """Mean squared TD error over the real steps of a padded batch (see `_batch`), and its statistics.
+
+        Padded steps (filled = 0) contribute nothing, whatever their Q-values; the step that ends an episode
+        by win or loss has no bootstrap; a time-limit end bootstraps from the last observation.
+        """
+        c = self.cfg
         q = self._unroll(self.agent, batch)  # (B, T+1, N, A)
         q_taken = q[:, :-1].gather(-1, batch["actions"][..., None]).squeeze(-1)  # (B, T, N)
         with torch.no_grad():
@@ -190,14 +201,12 @@ class QMIXMethod:
             y = td_targets(q[:, 1:].detach(), q_target[:, 1:], batch["avail"][:, 1:], batch["rewards"],
                            batch["terminated"], batch["state"][:, 1:], self.target_mixer, c.gamma, c.double_q)
         q_tot = self.mixer(q_taken, batch["state"][:, :-1])  # (B, T)
-        mask = batch["filled"]
-        loss = ((q_tot - y).pow(2) * mask).sum() / mask.sum()
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        grad_norm = float(torch.nn.utils.clip_grad_norm_(self.params, c.grad_clip))
-        self.optimizer.step()
-        return {"td_loss": loss.item(), "q_taken": float((q_tot.detach() * mask).sum() / mask.sum()),
-                "target_mean": float((y * mask).sum() / mask.sum()), "grad_norm": grad_norm}
+        real = batch["filled"] > 0  # (B, T); where() rather than a product, so padding can never leak NaN
+        n = real.sum().clamp(min=1)
+        zero = torch.zeros_like(q_tot)
+        loss = torch.where(real, q_tot - y, zero).pow(2).sum() / n
+        return loss, {"td_loss": loss.item(), "q_taken": float(torch.where(real, q_tot.detach(), zero).sum() / n),
+                      "target_mean": float(torch.where(real, y, zero).sum() / n)}
 
     # ------------------------------------------------------------------------------------ persistence
     def state_dict(self, full: bool = True) -> dict[str, Any]:

@@ -13,20 +13,33 @@ from torch import Tensor, nn
 
 
 class AgentQNet(nn.Module):
-    """fc -> ReLU -> GRUCell -> fc: per-agent Q-values from [obs, last action, agent id] (pymarl's RNNAgent)."""
+    """fc -> ReLU -> GRU -> fc: per-agent Q-values from [obs, last action, agent id] (pymarl's RNNAgent).
+
+    The GRU is `nn.GRU` rather than a `GRUCell` stepped in Python: training unrolls whole episodes from a
+    zero state, and the fused sequence kernel makes that forward+backward about a third cheaper on CPU. The
+    maths is the same cell, so `forward` (one acting step) and `sequence` (training) give identical Qs.
+    """
 
     def __init__(self, in_dim: int, hidden: int, n_actions: int):
         super().__init__()
         self.fc1 = nn.Linear(in_dim, hidden)
-        self.rnn = nn.GRUCell(hidden, hidden)
+        self.rnn = nn.GRU(hidden, hidden)  # time-major
         self.fc2 = nn.Linear(hidden, n_actions)
         self.hidden = hidden
 
     def forward(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
-        """x (..., in_dim), h (..., hidden) -> q (..., A), h' (..., hidden); agents fold into the batch."""
+        """One step: x (..., in_dim), h (..., hidden) -> q (..., A), h' (..., hidden); agents fold into the batch."""
         lead = x.shape[:-1]
-        h_new = self.rnn(F.relu(self.fc1(x.reshape(-1, x.shape[-1]))), h.reshape(-1, self.hidden))
-        return self.fc2(h_new).reshape(*lead, -1), h_new.reshape(*lead, self.hidden)
+        z = F.relu(self.fc1(x.reshape(1, -1, x.shape[-1])))  # (1, M, hidden)
+        out, _ = self.rnn(z, h.reshape(1, -1, self.hidden))  # (1, M, hidden)
+        return self.fc2(out[0]).reshape(*lead, -1), out[0].reshape(*lead, self.hidden)
+
+    def sequence(self, x: Tensor) -> Tensor:
+        """Whole episodes from a zero state: x (B, L, N, in_dim) -> q (B, L, N, A); time is the only loop."""
+        B, L, N, _ = x.shape
+        z = F.relu(self.fc1(x.transpose(0, 1).reshape(L, B * N, -1)))  # (L, B*N, hidden)
+        out, _ = self.rnn(z)  # (L, B*N, hidden)
+        return self.fc2(out).reshape(L, B, N, -1).transpose(0, 1)  # (B, L, N, A)
 
 
 class QMixer(nn.Module):
