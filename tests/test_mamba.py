@@ -182,3 +182,15 @@ def test_gci_gpe_analysis_runs_on_a_tiny_mamba_run(tmp_path):
     assert res["method"] == "mamba" and res["pairs"] == 6
     for k in ("gci", "gpe", "gci_state", "gci_reward", "gci_discount", "gpe_obs"):
         assert np.isfinite(res[f"{k}_mean"]) and res[f"{k}_mean"] >= 0, k
+
+
+def test_a_recurrent_actor_is_burnt_in_on_posterior_features():
+    cfg = load_method_config("mamba", "3s_vs_3z", SMOKE / "mamba.yaml")
+    cfg["policy"]["actor_rnn"] = True
+    env = make_vec_env("3s_vs_3z", 2, seed=0)
+    m = build_method("mamba", cfg, dict(env.env_info), torch.device("cpu"), 0)
+    Collector(env, m).run(m, 300, m.observe_episode)
+    metrics = m.update(np.random.default_rng(0))
+    assert np.isfinite(metrics["policy_loss"])
+    h0 = m.pseudo.sample(len(m.pseudo), np.random.default_rng(0))["actor_h0"]
+    assert h0.abs().sum() > 0  # memory from the real past, not zeros
