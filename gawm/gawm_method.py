@@ -67,7 +67,7 @@ class GAWMMethod(PolicyActing):
         self.device = device
         self.world_model = WorldModel(self.wm_cfg).to(device)
         self.wm_opt = self.world_model.make_optimizer()
-        self.policy = MAPPOPolicy(self.pol_cfg, N, O, A).to(device)
+        self.policy = MAPPOPolicy(self.pol_cfg, N, self._actor_input_dim(), A).to(device)
         self.pol_opts = make_optimizers(self.policy, self.pol_cfg)
         tc = self.train_cfg
         smooth = (lambda r: smooth_rewards(r, tc.smooth_window, tc.smooth_sigma)) \
@@ -75,6 +75,19 @@ class GAWMMethod(PolicyActing):
         self.real = RealBuffer(tc.buffer_capacity, N, O, env_info["state_shape"], A, reward_fn=smooth)
         self.pseudo = PseudoBuffer(tc.pseudo_capacity)
         self.wm_epoch = 0  # world-model updates so far (the x axis of Fig. 4)
+
+    # ------------------------------------------------------------- hooks (MAMBA/MAG override them)
+    def _actor_input_dim(self) -> int:
+        """What the actor reads: GAWM's actor reads (reconstructed) local observations."""
+        return self.wm_cfg.obs_dim
+
+    def _wm_update(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+        """One world-model gradient step (Eq. 3)."""
+        return self.world_model.update(batch, self.wm_opt)
+
+    def _policy_rollout(self, rollout: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """A pseudo-buffer draw -> the rollout `ppo_update` gets (GAWM: as stored)."""
+        return rollout
 
     # ---------------------------------------------------------------------------------- data in
     def observe_episode(self, ep: dict[str, Any]) -> None:
@@ -91,14 +104,14 @@ class GAWMMethod(PolicyActing):
         tc = self.train_cfg
         if len(self.real) < tc.seq_len:
             return {}
-        wm_metrics = [self.world_model.update(self._sample(tc.wm_batch, rng), self.wm_opt)
-                      for _ in range(tc.wm_epochs)]
+        wm_metrics = [self._wm_update(self._sample(tc.wm_batch, rng)) for _ in range(tc.wm_epochs)]
         self.wm_epoch += tc.wm_epochs
         imag = self._imagine(rng)
         gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
         pol_metrics = []
         for _ in range(tc.policy_epochs):
-            rollout = {k: v.to(self.device) for k, v in self.pseudo.sample(tc.policy_batch, rng).items()}
+            rollout = self._policy_rollout({k: v.to(self.device)
+                                            for k, v in self.pseudo.sample(tc.policy_batch, rng).items()})
             rollout["mask"] = _survival(rollout["discounts"])  # (k, B)
             pol_metrics.append(ppo_update(self.policy, self.pol_opts, rollout, self.pol_cfg, generator=gen))
         out = {k: float(np.mean([m[k] for m in wm_metrics])) for k in wm_metrics[0]}

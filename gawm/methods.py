@@ -25,6 +25,8 @@ REGISTRY: dict[str, tuple[str, str, str, dict]] = {
     "gawm_star": ("gawm.gawm_method", "GAWMMethod", "gawm", {"world_model": {"obs_fusion": False}}),  # GAWM*
     "mappo": ("baselines.mappo.method", "MAPPOMethod", "mappo", {}),
     "qmix": ("baselines.qmix.method", "QMIXMethod", "qmix", {}),
+    "mamba": ("baselines.mamba.method", "MAMBAMethod", "mamba", {}),
+    "mag": ("baselines.mag.method", "MAGMethod", "mag", {}),
 }
 
 

@@ -4,9 +4,10 @@ The actor sees only each agent's local observation (+ optional one-hot agent id)
 decentralised (CTDE); during GAWM training those observations are the world model's reconstructions.
 The critic is centralised: it sees either the concatenation of all agents' observations ("joint_obs", the
 only choice on imagined data, where no env state exists) or the env's global state ("state"), plus the
-agent id, and outputs one value per agent. Both are MLP -> GRU -> head as in recurrent MAPPO; the critic's
-GRU can be switched off (`critic_rnn: false`), in which case its hidden state is passed through unchanged
-so callers never need to special-case it.
+agent id, and outputs one value per agent. Both are MLP -> GRU -> head as in recurrent MAPPO; either GRU
+can be switched off (`actor_rnn: false`, `critic_rnn: false`; MAMBA/MAG's actor is an MLP on world-model
+features), in which case its hidden state is passed through unchanged so callers never need to
+special-case it.
 
 Everything is time-major and vectorised over envs (B) and agents (N): agents are folded into the batch
 axis, and the only Python loop is over time inside the GRU.
@@ -46,6 +47,7 @@ class PolicyConfig:
     """MAPPO hyperparameters; values come from YAML via `gawm.config.from_dict`."""
 
     actor_hidden: list[int]  # MLP widths before the actor GRU
+    actor_rnn: bool  # recurrent actor (MAPPO/GAWM) or MLP only (MAMBA/MAG act on world-model features)
     critic_hidden: list[int]  # MLP widths before the critic GRU
     rnn_hidden: int  # GRU width H (actor and critic)
     use_agent_id: bool  # append one-hot agent id to actor and critic inputs
@@ -68,6 +70,9 @@ class PolicyConfig:
     normalize_advantages: bool
 
     def validate(self) -> None:
+        for name in ("actor_rnn", "critic_rnn", "use_agent_id", "use_value_norm", "normalize_advantages"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if not self.actor_hidden or not self.critic_hidden:
             raise ValueError("actor_hidden and critic_hidden need at least one layer")
         if any(h <= 0 for h in [*self.actor_hidden, *self.critic_hidden, self.rnn_hidden]):
@@ -162,7 +167,8 @@ class MAPPOPolicy(nn.Module):
         self.n_agents, self.obs_dim, self.n_actions = n_agents, obs_dim, n_actions
         self.critic_dim = n_agents * obs_dim if cfg.critic_input == "joint_obs" else int(state_dim)
         id_dim = n_agents if cfg.use_agent_id else 0
-        self.actor = _RecurrentNet(obs_dim + id_dim, cfg.actor_hidden, cfg.rnn_hidden, n_actions, 0.01, True)
+        self.actor = _RecurrentNet(obs_dim + id_dim, cfg.actor_hidden, cfg.rnn_hidden, n_actions, 0.01,
+                                   cfg.actor_rnn)
         self.critic = _RecurrentNet(self.critic_dim + id_dim, cfg.critic_hidden, cfg.rnn_hidden, 1, 1.0,
                                     cfg.critic_rnn)
         self.value_norm = ValueNorm(cfg.value_norm_beta) if cfg.use_value_norm else None

@@ -32,6 +32,9 @@ def read_run_config(run_dir: Path) -> dict[str, Any]:
     wm = run.get("config", {}).get("world_model")
     if isinstance(wm, dict) and "team_heads" not in wm:  # runs saved before the option existed pooled them
         wm["team_heads"] = "pool"
+    pol = run.get("config", {}).get("policy")
+    if isinstance(pol, dict) and "actor_rnn" not in pol:  # runs saved before the option had a GRU actor
+        pol["actor_rnn"] = True
     return run
 
 

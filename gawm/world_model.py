@@ -217,8 +217,12 @@ class WorldModel(nn.Module):
     # ----------------------------------------------------------------------------------------------- loss
     def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         """Eq. (3) on a batch (see module docstring for the terms): (scalar loss, metrics of floats)."""
+        return self.loss_from_posterior(batch, self.observe(batch))
+
+    def loss_from_posterior(self, batch: dict[str, torch.Tensor], out: dict[str, torch.Tensor]
+                            ) -> tuple[torch.Tensor, dict[str, float]]:
+        """Eq. (3) given `observe(batch)`'s output (lets a caller add terms on the same posterior states)."""
         c = self.cfg
-        out = self.observe(batch)
         pred = self.heads(out["h"], out["z"])
         obs_loss = gaussian_nll(pred["obs"], batch["obs"].float()).mean()
         avail_loss = bernoulli_nll(pred["avail_logits"], batch["avail"]).sum(-1).mean()
@@ -245,10 +249,13 @@ class WorldModel(nn.Module):
         """Adam with the configured lr and eps over all world-model parameters."""
         return torch.optim.Adam(self.parameters(), lr=self.cfg.lr, eps=self.cfg.adam_eps)
 
-    def update(self, batch: dict[str, torch.Tensor], optimizer: torch.optim.Optimizer) -> dict[str, float]:
-        """One gradient step on Eq. (3) with global-norm clipping; returns the loss metrics and grad_norm."""
+    def update(self, batch: dict[str, torch.Tensor], optimizer: torch.optim.Optimizer,
+               loss_fn: Callable[[dict[str, torch.Tensor]], tuple[torch.Tensor, dict[str, float]]] | None = None
+               ) -> dict[str, float]:
+        """One gradient step on Eq. (3) (or on `loss_fn(batch)`, e.g. MAG's objective) with global-norm
+        clipping; returns the loss metrics and grad_norm."""
         self.train()
-        loss, metrics = self.loss(batch)
+        loss, metrics = (loss_fn or self.loss)(batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         metrics["grad_norm"] = float(nn.utils.clip_grad_norm_(self.parameters(), self.cfg.grad_clip))
@@ -276,23 +283,38 @@ class WorldModel(nn.Module):
         return self.decode(out["h"], z_hat)
 
     @torch.no_grad()
+    def filter_step(self, h: torch.Tensor, z: torch.Tensor, prev_action: torch.Tensor, obs: torch.Tensor,
+                    is_first: torch.Tensor, sample: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """One posterior step of `observe` for acting online: (h_{t-1}, z_{t-1}) (B, N, H), (B, N, Z), the
+        one-hot a_{t-1} (B, N, A), o_t (B, N, O), is_first (B,) bool -> (h_t, z_t). State and action are zeroed
+        where is_first, exactly as `observe` does; z_t is a posterior sample, or its mode if not `sample`."""
+        k = (~is_first.bool()).to(h.dtype)[:, None, None]
+        h = self.step_deter(h * k, z * k, prev_action.to(h.dtype) * k)
+        post = self.posterior_logits(h, obs.to(h.dtype))
+        return h, (sample_straight_through(post) if sample else mode_onehot(post))
+
+    @torch.no_grad()
     def imagine(self, start_h: torch.Tensor, start_z: torch.Tensor, policy_fn: PolicyFn,
-                horizon: int) -> dict[str, torch.Tensor]:
+                horizon: int, policy_input: Literal["obs", "features"] = "obs") -> dict[str, torch.Tensor]:
         """Roll the prior forward `horizon` steps from (h, z) (B, N, H), (B, N, Z) under `policy_fn`.
 
-        Step j: the policy sees decoded obs_j and predicted avail_j, picks a_j; then h_{j+1}, z^_{j+1} ~ prior,
+        Step j: the policy sees decoded obs_j (GAWM's CTDE actor) or, with policy_input="features", the model
+        state [h_j, z_j] (B, N, H+Z) (MAMBA/MAG's actor), and predicted avail_j, picks a_j; then h_{j+1}, z^_{j+1} ~ prior,
         and reward_j / discount_j are read at j+1 (earned by a_j). Returns obs (k+1,B,N,O), avail (k+1,B,N,A)
         bool, actions (k,B,N) long, reward (k,B), discount (k,B) probabilities, h (k+1,B,N,H), z (k+1,B,N,Z),
         and each agent's own reward/discount predictions reward_agents, discount_agents (k,B,N).
         """
         if horizon < 1:
             raise ValueError(f"imagination horizon must be >= 1, got {horizon}")
+        if policy_input not in ("obs", "features"):
+            raise ValueError(f"policy_input must be 'obs' or 'features', got {policy_input!r}")
         h, z = start_h, start_z
         dec = self.decode(h, z)
         hs, zs, obs, avail = [h], [z], [dec["obs"]], [dec["avail"]]
         actions, rewards, discounts, rewards_i, discounts_i = [], [], [], [], []
         for _ in range(horizon):
-            a = policy_fn(obs[-1], avail[-1]).long()  # (B, N)
+            seen = obs[-1] if policy_input == "obs" else torch.cat([h, z], -1)
+            a = policy_fn(seen, avail[-1]).long()  # (B, N)
             h = self.step_deter(h, z, F.one_hot(a, self.cfg.n_actions).to(h.dtype))
             z = sample_straight_through(self.prior_head(h))
             dec = self.decode(h, z)

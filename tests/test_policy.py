@@ -11,7 +11,8 @@ from gawm.policy import MAPPOPolicy, PolicyConfig, make_optimizers, ppo_update
 N, O, A, S, H = 3, 4, 5, 6, 8
 
 BASE = dict(
-    actor_hidden=[16], critic_hidden=[16], rnn_hidden=H, use_agent_id=True, critic_input="joint_obs",
+    actor_hidden=[16], actor_rnn=True, critic_hidden=[16], rnn_hidden=H, use_agent_id=True,
+    critic_input="joint_obs",
     critic_rnn=True, lr_actor=5e-3, lr_critic=5e-3, adam_eps=1e-5, gamma=0.99, gae_lambda=0.95, clip_eps=0.2,
     value_clip_eps=0.2, entropy_coef=0.0, max_grad_norm=10.0, ppo_epochs=4, num_minibatches=2,
     huber_delta=10.0, use_value_norm=True, value_norm_beta=0.99, normalize_advantages=True,
@@ -30,6 +31,21 @@ def test_config_validation():
         from_dict(PolicyConfig, {k: v for k, v in BASE.items() if k != "clip_eps"})
     with pytest.raises(ValueError):
         from_dict(PolicyConfig, {**BASE, "critic_input": "nope"})
+    with pytest.raises(ValueError, match="actor_rnn"):
+        from_dict(PolicyConfig, {**BASE, "actor_rnn": "yes"})
+    with pytest.raises(ConfigError):
+        from_dict(PolicyConfig, {k: v for k, v in BASE.items() if k != "actor_rnn"})
+
+
+def test_mlp_actor_ignores_and_passes_its_hidden_state_through():
+    torch.manual_seed(0)
+    pol = MAPPOPolicy(from_dict(PolicyConfig, {**BASE, "actor_rnn": False}), N, O, A)
+    assert not hasattr(pol.actor, "gru")
+    obs, avail = torch.randn(2, N, O), torch.ones(2, N, A, dtype=torch.bool)
+    h = torch.randn(2, N, H)
+    a1, lp1, h1 = pol.act(obs, avail, h, deterministic=True)
+    a2, lp2, _ = pol.act(obs, avail, torch.zeros_like(h), deterministic=True)
+    assert torch.equal(h1, h) and torch.equal(a1, a2) and torch.equal(lp1, lp2)
 
 
 @settings(max_examples=15, deadline=None)

@@ -17,7 +17,9 @@ from gawm.cli import main as cli_main
 
 TINY = Path(__file__).parent.parent / "config" / "smoke" / "mappo.yaml"
 TINY_GAWM = Path(__file__).parent.parent / "config" / "smoke" / "gawm.yaml"
-CONFIGS = {"mappo": TINY, "gawm": TINY_GAWM, "qmix": Path(__file__).parent.parent / "config" / "smoke" / "qmix.yaml"}
+SMOKE = Path(__file__).parent.parent / "config" / "smoke"
+CONFIGS = {"mappo": TINY, "gawm": TINY_GAWM, "qmix": SMOKE / "qmix.yaml", "mamba": SMOKE / "mamba.yaml",
+           "mag": SMOKE / "mag.yaml"}
 
 
 def _train_cmd(out: Path, steps: int, method: str = "mappo") -> list[str]:
@@ -31,7 +33,8 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-@pytest.mark.parametrize("method,steps", [("mappo", 2000), ("gawm", 1200), ("qmix", 2400)])
+@pytest.mark.parametrize("method,steps", [("mappo", 2000), ("gawm", 1200), ("qmix", 2400), ("mamba", 1200),
+                                          ("mag", 1200)])
 def test_kill_and_resume_gives_the_uninterrupted_logs(tmp_path, method, steps):
     ref, run = tmp_path / "ref", tmp_path / "run"
     subprocess.run(_train_cmd(ref, steps, method), check=True, capture_output=True)

@@ -1,0 +1,122 @@
+"""MAG (Wu et al., AAAI 2023, "Models as Agents: Optimizing Multi-Step Predictions of Interactive Local
+Models in Model-Based Multi-Agent RL") as MAMBA plus a multi-step prediction objective.
+
+Everything but the world-model objective is MAMBA's (baselines.mamba). The world model is trained on
+
+    L = L_one-step (Eq. 3 of GAWM's world model, the ELBO on posterior states)
+        + multi_step_weight * L_k,
+
+where L_k rolls the model open-loop from EVERY posterior state (h_t, z_t) of a real sequence for up to k steps
+with the prior, fed the REAL actions a_t .. a_{t+j-1}, and scores the predictions at step j against the real
+row t + j: the same reconstruction (obs), available-action, reward and discount NLLs as the one-step loss,
+averaged over all (start, j) pairs whose target row lies in the sequence and in the same episode (no
+`is_first` in rows t+1 .. t+j). Gradients flow through the straight-through prior samples and into the start
+states. With k = 1, L_k is the NLL of the one-step PRIOR predictions (decode(h_{t+1}, z^_{t+1}), h_{t+1}
+from the posterior past), which the ELBO itself never scores (it decodes the posterior).
+
+How this differs from MAG itself: MAG treats each agent's local model as a decision-making agent whose
+"actions" are its predictions, and optimises the models' multi-step rollouts (which interact through the
+communication block) with a centralised, RL-style objective over the rollout's accumulated prediction error.
+Ours is the supervised surrogate of that idea: the same multi-step open-loop errors, minimised directly by
+backpropagation through the rollout, with no model-side value function or policy-gradient estimator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from baselines.mamba.method import MAMBAMethod
+from gawm.config import ConfigError, from_dict
+from gawm.nets import bernoulli_nll, gaussian_nll, mode_onehot, sample_straight_through, symlog
+from gawm.world_model import WorldModel
+
+
+@dataclass
+class MAGConfig:
+    """The `mag:` block."""
+
+    rollout_k: int  # k: open-loop prior steps scored from every posterior state
+    multi_step_weight: float  # weight of L_k next to the one-step loss
+
+    def validate(self) -> None:
+        if self.rollout_k < 1:
+            raise ConfigError(f"mag.rollout_k must be >= 1, got {self.rollout_k}")
+        if self.multi_step_weight < 0:
+            raise ConfigError(f"mag.multi_step_weight must be >= 0, got {self.multi_step_weight}")
+
+
+def multi_step_loss(wm: WorldModel, batch: dict[str, torch.Tensor], post: dict[str, torch.Tensor], k: int,
+                    sample: bool = True) -> tuple[torch.Tensor, dict[str, float]]:
+    """L_k (see module docstring). batch: real sequences as for `WorldModel.loss` (B, T, ...); post:
+    `wm.observe(batch)`. `sample=False` uses the prior's mode instead of straight-through samples (no gradient
+    through z; for tests). Returns (scalar, metrics)."""
+    c = wm.cfg
+    B, T = batch["obs"].shape[:2]
+    if T < 2:
+        zero = post["h"].sum() * 0.0
+        return zero, {"multi_step_loss": 0.0, "multi_step_pairs": 0.0}
+    S = T - 1  # start rows t = 0 .. T-2 (row T-1 has no future row in the sequence)
+    h = post["h"][:, :S].flatten(0, 1)  # (B*S, N, H)
+    z = post["z"][:, :S].flatten(0, 1)
+    starts = torch.arange(S, device=h.device)
+    valid = torch.ones(B, S, dtype=torch.bool, device=h.device)
+    is_first = batch["is_first"].bool()
+    target_r = symlog(batch["reward"].float()) if c.reward_loss == "symlog_mse" else batch["reward"].float()
+    total = h.new_zeros(())
+    count = h.new_zeros(())
+    parts = {"obs": h.new_zeros(()), "reward": h.new_zeros(()), "discount": h.new_zeros(()),
+             "avail": h.new_zeros(())}
+    for j in range(1, k + 1):
+        rows = starts + j  # (S,) target rows
+        inside = rows <= T - 1
+        rows = rows.clamp(max=T - 1)
+        valid = valid & inside[None] & ~is_first[:, rows]  # (B, S): same episode, inside the window
+        if not valid.any():
+            break
+        a = batch["prev_action"][:, rows].float().flatten(0, 1)  # one-hot a_{t+j-1} (B*S, N, A)
+        h = wm.step_deter(h, z, a)
+        prior = wm.prior_logits(h)
+        z = sample_straight_through(prior) if sample else mode_onehot(prior)
+        pred = {key: v.reshape(B, S, *v.shape[1:]) for key, v in wm.heads(h, z).items()}
+        terms = {
+            "obs": gaussian_nll(pred["obs"], batch["obs"][:, rows].float()).mean(-1),  # (B, S)
+            "avail": bernoulli_nll(pred["avail_logits"], batch["avail"][:, rows]).sum(-1).mean(-1),
+            "reward": c.reward_weight * (0.5 * (pred["reward_raw"] - target_r[:, rows, None]).pow(2)).mean(-1),
+            "discount": bernoulli_nll(pred["discount_logit"], batch["discount"][:, rows, None].float().expand_as(
+                pred["discount_logit"])).mean(-1),
+        }
+        w = valid.to(h.dtype)
+        for key, v in terms.items():
+            parts[key] = parts[key] + (v * w).sum()
+            total = total + (v * w).sum()
+        count = count + w.sum()
+    n = count.clamp(min=1.0)
+    loss = total / n
+    metrics = {"multi_step_loss": loss.item(), "multi_step_pairs": float(count.detach())}
+    metrics.update({f"multi_step_{key}": float(v.detach() / n) for key, v in parts.items()})
+    return loss, metrics
+
+
+class MAGMethod(MAMBAMethod):
+    metric_names = MAMBAMethod.metric_names + ("multi_step_loss",)
+
+    def __init__(self, cfg: dict[str, Any], env_info: dict[str, int], device: torch.device, seed: int):
+        super().__init__(cfg, env_info, device, seed)
+        self.mag_cfg = from_dict(MAGConfig, cfg["mag"], "mag")
+
+    def wm_objective(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        """L_one-step + multi_step_weight * L_k on one batch of real sequences."""
+        post = self.world_model.observe(batch)
+        one, metrics = self.world_model.loss_from_posterior(batch, post)
+        multi, multi_metrics = multi_step_loss(self.world_model, batch, post, self.mag_cfg.rollout_k)
+        total = one + self.mag_cfg.multi_step_weight * multi
+        metrics.update(multi_metrics)
+        metrics["one_step_loss"] = metrics["wm_loss"]
+        metrics["wm_loss"] = total.item()
+        return total, metrics
+
+    def _wm_update(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+        return self.world_model.update(batch, self.wm_opt, loss_fn=self.wm_objective)

@@ -1,0 +1,117 @@
+"""MAMBA (Egorov & Shpilman, AAMAS 2022) on the shared GAWM machinery.
+
+What MAMBA is here (config/methods/mamba.yaml):
+
+- World model: gawm.world_model.WorldModel with `obs_fusion: false` (each agent's posterior from its own
+  (h_i, o_i)), the act-fusion Transformer over agents in the dynamics (MAMBA's communication block: the
+  agents' (z_i, a_i) are mixed before each agent's GRU) and `team_heads: per_agent` (each agent predicts the
+  reward and the continuation from its own (h_i, z_i); imagination uses the agents' mean). No reward smoothing.
+- Actor: a parameter-shared MLP (`policy.actor_rnn: false`) on world-model FEATURES [h_i, z_i], not on
+  observations. In execution (`act`) each agent's observation is filtered through the world model every step;
+  the recurrent "hidden" is (h, z, previous one-hot action, actor GRU state), zeroed at an episode start as
+  `WorldModel.observe` treats `is_first`. Acting greedily (`deterministic`) uses the posterior mode and the
+  most likely action; otherwise a posterior sample and a sampled action. Because the act-fusion block mixes
+  all agents' (z, a), execution needs the agents' latents and actions of the previous step: that exchange is
+  MAMBA's communication (it is decentralised with communication, not fully decentralised).
+- Critic: an MLP on the concatenated features of all agents (plus agent id), one value per agent.
+  Simplification: MAMBA's critic is an attention network over the agents' features; ours is the joint-input
+  MLP critic of gawm.policy (the same one GAWM uses on joint reconstructed observations).
+- Training: GAWM's Algorithm-1 loop (gawm.gawm_method.GAWMMethod): E_M world-model updates on real
+  sequences, imagination of `horizon` steps from posterior states of fresh real sequences with the actor on
+  imagined features, then PPO (gawm.policy.ppo_update: GAE, value normalisation, Huber value loss) on the
+  imagined rollouts, each step weighted by the predicted probability that the episode is still running.
+  MAMBA's own learner uses lambda-returns, an MSE value loss and entropy annealing; see README "MAMBA and MAG".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from gawm.config import ConfigError
+from gawm.gawm_method import GAWMMethod
+
+Hidden = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]  # wm h, wm z, prev action, actor h
+
+
+class MAMBAMethod(GAWMMethod):
+    def __init__(self, cfg: dict[str, Any], env_info: dict[str, int], device: torch.device, seed: int):
+        super().__init__(cfg, env_info, device, seed)
+        if self.wm_cfg.obs_fusion:
+            raise ConfigError(f"world_model.obs_fusion must be false for {type(self).__name__}: MAMBA's posterior "
+                              "reads each agent's own observation")
+
+    # ------------------------------------------------------------------------------------- hooks
+    def _actor_input_dim(self) -> int:
+        return self.wm_cfg.deter_dim + self.wm_cfg.stoch_dim  # the actor reads [h_i, z_i]
+
+    def _policy_rollout(self, rollout: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        # the joint features are rebuilt here rather than stored: N copies of N agents' features per step
+        # would make B_p N times larger than the features themselves
+        rollout["critic_in"] = self.policy.critic_input(rollout["obs"])
+        return rollout
+
+    # ------------------------------------------------------------------------------------- acting
+    def init_hidden(self, batch: int) -> Hidden:
+        h, z = self.world_model.initial_state(batch, self.device)
+        prev_a = torch.zeros(batch, self.wm_cfg.n_agents, self.wm_cfg.n_actions, device=self.device)
+        return h, z, prev_a, self.policy.init_hidden(batch).to(self.device)
+
+    @torch.no_grad()
+    def act(self, obs: np.ndarray, avail: np.ndarray, state: np.ndarray, hidden: Hidden, reset: np.ndarray,
+            deterministic: bool) -> tuple[np.ndarray, Hidden]:
+        d = self.device
+        h, z, prev_a, actor_h = hidden
+        first = torch.as_tensor(reset, dtype=torch.bool, device=d)
+        h, z = self.world_model.filter_step(h, z, prev_a, torch.as_tensor(obs, dtype=torch.float32, device=d),
+                                            first, sample=not deterministic)
+        actions, _, actor_h = self.policy.act(torch.cat([h, z], -1), torch.as_tensor(avail, dtype=torch.bool,
+                                                                                    device=d),
+                                              actor_h, deterministic=deterministic, resets=first)
+        prev_a = F.one_hot(actions, self.wm_cfg.n_actions).to(h.dtype)
+        return actions.cpu().numpy(), (h, z, prev_a, actor_h)
+
+    # ------------------------------------------------------------------------------------- imagination
+    @torch.no_grad()
+    def _imagine(self, rng: np.random.Generator) -> dict[str, float]:
+        """As GAWM's, but the actor acts on imagined features [h, z]; with a recurrent actor its memory is
+        burnt in on the posterior features of the same real sequences."""
+        tc = self.train_cfg
+        batch = self._sample(tc.imag_batch, rng)
+        post = self.world_model.observe(batch)
+        feats = torch.cat([post["h"], post["z"]], -1)  # (B, L, N, F)
+        B, L = feats.shape[:2]
+        actor_h = self.policy.init_hidden(B * L).to(self.device)
+        if self.pol_cfg.actor_rnn:
+            resets = batch["is_first"].transpose(0, 1)  # (L, B)
+            avail_tm = batch["avail"].transpose(0, 1)
+            h = self.policy.init_hidden(B).to(self.device)
+            before = []
+            for t in range(L):
+                h = h * (~resets[t]).to(h.dtype)[:, None, None]
+                before.append(h)
+                _, h = self.policy.actor_sequence(feats[:, t][None], avail_tm[t:t + 1], h, None)
+            actor_h = torch.stack(before, 1).flatten(0, 1)  # (B*L, N, H)
+        keep = batch["discount"].flatten() > 0.5
+        actor_h = actor_h[keep]
+        logps, hidden = [], [actor_h]
+
+        def policy_fn(feat: torch.Tensor, avail: torch.Tensor) -> torch.Tensor:
+            a, logp, h_new = self.policy.act(feat, avail, hidden[-1])
+            logps.append(logp)
+            hidden.append(h_new)
+            return a
+
+        roll = self.world_model.imagine(post["h"].flatten(0, 1)[keep], post["z"].flatten(0, 1)[keep], policy_fn,
+                                        tc.horizon, policy_input="features")
+        feat = torch.cat([roll["h"], roll["z"]], -1)  # (k+1, B', N, F)
+        self.pseudo.add({
+            "obs": feat, "avail": roll["avail"], "critic_in": feat.new_zeros(*feat.shape[:3], 0),  # see above
+            "actions": roll["actions"], "old_log_probs": torch.stack(logps), "rewards": roll["reward"],
+            "discounts": roll["discount"], "actor_h0": actor_h, "critic_h0": torch.zeros_like(actor_h),
+        })
+        return {"imag_reward": float(roll["reward"].sum(0).mean()),
+                "imag_continue": float(roll["discount"].mean())}
