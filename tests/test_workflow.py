@@ -34,9 +34,9 @@ def _job_counts(out: str) -> dict[str, int]:
 def test_paper_dry_run_lists_every_run_with_the_paper_budgets(tmp_path):
     res = _snakemake(["-n", "-p", "all"], tmp_path)
     counts = _job_counts(res.stdout)
-    methods = 4  # gawm, gawm_star, mappo, qmix (MAMBA and MAG join config/config.yaml when registered)
+    methods = 6  # gawm, gawm_star, mamba, mag, mappo, qmix
     assert counts["train"] == counts["evaluate"] == methods * 8 * 3
-    assert counts["analyze"] == 2 * 4 * 3  # GAWM, GAWM* on the 4 maps of Tables 2-3, 3 seeds
+    assert counts["analyze"] == 4 * 4 * 3  # GAWM, GAWM*, MAMBA, MAG on the 4 maps of Tables 2-3, 3 seeds
     assert counts["tables"] == counts["figures"] == counts["all"] == 1
     cmds = re.findall(r"gawm\.cli train --method (\w+) --map (\w+) --seed (\d) --steps (\d+) --out (\S+)", res.stdout)
     assert len(cmds) == counts["train"]
@@ -98,20 +98,21 @@ def test_smoke_budget_end_to_end_with_kill_and_resume(tmp_path):
         steps = pd.read_csv(progress)["step"].tolist()
         assert steps == sorted(set(steps)), f"duplicated steps in {progress}"
         assert steps[-1] == 600
-    n_runs = 4 * 2 * 2
+    n_runs = 6 * 2 * 2  # every method, 2 maps, 2 seeds
     assert len(list(runs.glob("*/*/*/evaluation.json"))) == n_runs
-    assert len(list(runs.glob("*/*/*/analysis.json"))) == 2 * 2 * 2
+    assert len(list(runs.glob("*/*/*/analysis.json"))) == 4 * 2 * 2  # the world-model methods
 
     tables = tmp_path / "results" / "smoke" / "tables"
     t1 = pd.read_csv(tables / "table1_win_rates.csv")
     ours = t1.dropna(subset=["ours_mean"])
-    assert len(ours) == 4 * 2 and (ours["n_seeds"].astype(int) == 2).all()
+    assert len(ours) == 6 * 2 and (ours["n_seeds"].astype(int) == 2).all()
+    assert set(ours["method"]) == {"GAWM", "GAWM*", "MAMBA", "MAG", "MAPPO", "QMIX"}
     evals = [json.loads(p.read_text()) for p in runs.glob("gawm/3s_vs_3z/*/evaluation.json")]
     cell = ours[(ours["map"] == "3s_vs_3z") & (ours["method"] == "GAWM")].iloc[0]
     assert float(cell["ours_mean"]) == pytest.approx(100 * sum(e["win_rate"] for e in evals) / len(evals))
     t2 = pd.read_csv(tables / "table2_gci.csv")
     gci = t2.dropna(subset=["ours_mean"])
-    assert len(gci) == 2 * 2 and (gci["ours_mean"].astype(float) > 0).all()
+    assert len(gci) == 4 * 2 and (gci["ours_mean"].astype(float) > 0).all()
     for md in ("table1_win_rates", "table2_gci", "table3_gpe"):
         assert "**" in (tables / f"{md}.md").read_text()  # our numbers are in the Markdown
     for fig in ("fig3_win_rate", "fig4_wm_loss", "fig5_gawm_vs_gawm_star"):
