@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -52,6 +52,7 @@ class GAWMTrainingConfig:
 
 
 class GAWMMethod(PolicyActing):
+    policy_input: Literal["obs", "features"] = "obs"  # what the actor reads (WorldModel.imagine's option)
     metric_names = ("wm_loss", "obs_loss", "reward_loss", "discount_loss", "avail_loss", "kl",
                     "policy_loss", "value_loss", "entropy", "approx_kl", "imag_reward", "imag_continue")
 
@@ -78,8 +79,8 @@ class GAWMMethod(PolicyActing):
 
     # ------------------------------------------------------------- hooks (MAMBA/MAG override them)
     def _actor_input_dim(self) -> int:
-        """What the actor reads: GAWM's actor reads (reconstructed) local observations."""
-        return self.wm_cfg.obs_dim
+        """Width of what the actor reads (`policy_input`): local observations, or the features [h, z]."""
+        return self.wm_cfg.obs_dim if self.policy_input == "obs" else self.wm_cfg.deter_dim + self.wm_cfg.stoch_dim
 
     def _wm_update(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
         """One world-model gradient step (Eq. 3)."""
@@ -119,41 +120,56 @@ class GAWMMethod(PolicyActing):
         out.update(imag)
         return out
 
+    def _actor_view(self, h: torch.Tensor, z: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
+        """What the actor reads, given model states and (real or reconstructed) observations of the same rows:
+        GAWM's CTDE actor reads the observations; MAMBA/MAG's reads the features [h, z]."""
+        return obs if self.policy_input == "obs" else torch.cat([h, z], -1)
+
+    def _stored_critic_in(self, seen: torch.Tensor) -> torch.Tensor:
+        """critic_in kept in B_p for imagined actor inputs `seen` (k+1, B', N, D): GAWM stores the joint input."""
+        return self.policy.critic_input(seen)  # (k+1, B', N, N*D)
+
+    def _burn_in(self, seen: torch.Tensor, avail: torch.Tensor, is_first: torch.Tensor) -> torch.Tensor:
+        """The actor's memory before acting at each row of real sequences (B, L, ...): its GRU run over the
+        same rows, reset at episode starts. -> (B*L, N, H); zeros for an MLP actor (nothing to remember)."""
+        B, L = is_first.shape
+        if not self.pol_cfg.actor_rnn:
+            return self.policy.init_hidden(B * L).to(self.device)
+        seen_tm, avail_tm, resets = seen.transpose(0, 1), avail.transpose(0, 1), is_first.transpose(0, 1)
+        h = self.policy.init_hidden(B).to(self.device)
+        before = []
+        for t in range(L):
+            h = h * (~resets[t]).to(h.dtype)[:, None, None]
+            before.append(h)
+            _, h = self.policy.actor_sequence(seen_tm[t:t + 1], avail_tm[t:t + 1], h, None)
+        return torch.stack(before, 1).flatten(0, 1)  # (B*L, N, H)
+
     @torch.no_grad()
     def _imagine(self, rng: np.random.Generator) -> dict[str, float]:
         """Seed imagination at every non-terminal row of fresh real sequences; push the rollouts into B_p."""
         tc = self.train_cfg
         batch = self._sample(tc.imag_batch, rng)
         post = self.world_model.observe(batch)
-        obs_tm = batch["obs"].transpose(0, 1)  # (L, B, N, O) time-major for the actor
-        avail_tm = batch["avail"].transpose(0, 1)
-        resets = batch["is_first"].transpose(0, 1)  # (L, B)
-        L, B = resets.shape
-        h = self.policy.init_hidden(B).to(self.device)
-        before = []  # actor memory before acting at row t: burn-in on the real observations
-        for t in range(L):
-            h = h * (~resets[t]).to(h.dtype)[:, None, None]
-            before.append(h)
-            _, h = self.policy.actor_sequence(obs_tm[t:t + 1], avail_tm[t:t + 1], h, None)
-        actor_h = torch.stack(before, 1).flatten(0, 1)  # (B*L, N, H)
+        actor_h = self._burn_in(self._actor_view(post["h"], post["z"], batch["obs"]), batch["avail"],
+                                batch["is_first"])
         keep = batch["discount"].flatten() > 0.5  # imagining past a real terminal state is meaningless
         start_h = post["h"].flatten(0, 1)[keep]
         start_z = post["z"].flatten(0, 1)[keep]
         actor_h = actor_h[keep]
         logps, hidden = [], [actor_h]
 
-        def policy_fn(obs: torch.Tensor, avail: torch.Tensor) -> torch.Tensor:
-            a, logp, h_new = self.policy.act(obs, avail, hidden[-1])
+        def policy_fn(seen: torch.Tensor, avail: torch.Tensor) -> torch.Tensor:
+            a, logp, h_new = self.policy.act(seen, avail, hidden[-1])
             logps.append(logp)
             hidden.append(h_new)
             return a
 
-        roll = self.world_model.imagine(start_h, start_z, policy_fn, tc.horizon)
-        critic_in = self.policy.critic_input(roll["obs"])  # (k+1, B', N, N*O)
+        roll = self.world_model.imagine(start_h, start_z, policy_fn, tc.horizon, policy_input=self.policy_input)
+        seen = self._actor_view(roll["h"], roll["z"], roll["obs"])  # (k+1, B', N, D)
         self.pseudo.add({
-            "obs": roll["obs"], "avail": roll["avail"], "critic_in": critic_in, "actions": roll["actions"],
-            "old_log_probs": torch.stack(logps), "rewards": roll["reward"], "discounts": roll["discount"],
-            "actor_h0": actor_h, "critic_h0": torch.zeros_like(actor_h),
+            "obs": seen, "avail": roll["avail"], "critic_in": self._stored_critic_in(seen),
+            "actions": roll["actions"], "old_log_probs": torch.stack(logps), "rewards": roll["reward"],
+            "discounts": roll["discount"], "actor_h0": actor_h, "critic_h0": torch.zeros_like(actor_h),
         })
         return {"imag_reward": float(roll["reward"].sum(0).mean()),
                 "imag_continue": float(roll["discount"].mean())}

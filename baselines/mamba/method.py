@@ -38,6 +38,8 @@ Hidden = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]  # wm h, 
 
 
 class MAMBAMethod(GAWMMethod):
+    policy_input = "features"  # the actor reads [h_i, z_i], in imagination and (via act) at execution
+
     def __init__(self, cfg: dict[str, Any], env_info: dict[str, int], device: torch.device, seed: int):
         super().__init__(cfg, env_info, device, seed)
         if self.wm_cfg.obs_fusion:
@@ -45,8 +47,8 @@ class MAMBAMethod(GAWMMethod):
                               "reads each agent's own observation")
 
     # ------------------------------------------------------------------------------------- hooks
-    def _actor_input_dim(self) -> int:
-        return self.wm_cfg.deter_dim + self.wm_cfg.stoch_dim  # the actor reads [h_i, z_i]
+    def _stored_critic_in(self, seen: torch.Tensor) -> torch.Tensor:
+        return seen.new_zeros(*seen.shape[:3], 0)  # rebuilt in _policy_rollout, see there
 
     def _policy_rollout(self, rollout: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         # the joint features are rebuilt here rather than stored: N copies of N agents' features per step
@@ -73,45 +75,3 @@ class MAMBAMethod(GAWMMethod):
                                               actor_h, deterministic=deterministic, resets=first)
         prev_a = F.one_hot(actions, self.wm_cfg.n_actions).to(h.dtype)
         return actions.cpu().numpy(), (h, z, prev_a, actor_h)
-
-    # ------------------------------------------------------------------------------------- imagination
-    @torch.no_grad()
-    def _imagine(self, rng: np.random.Generator) -> dict[str, float]:
-        """As GAWM's, but the actor acts on imagined features [h, z]; with a recurrent actor its memory is
-        burnt in on the posterior features of the same real sequences."""
-        tc = self.train_cfg
-        batch = self._sample(tc.imag_batch, rng)
-        post = self.world_model.observe(batch)
-        feats = torch.cat([post["h"], post["z"]], -1)  # (B, L, N, F)
-        B, L = feats.shape[:2]
-        actor_h = self.policy.init_hidden(B * L).to(self.device)
-        if self.pol_cfg.actor_rnn:
-            resets = batch["is_first"].transpose(0, 1)  # (L, B)
-            avail_tm = batch["avail"].transpose(0, 1)
-            h = self.policy.init_hidden(B).to(self.device)
-            before = []
-            for t in range(L):
-                h = h * (~resets[t]).to(h.dtype)[:, None, None]
-                before.append(h)
-                _, h = self.policy.actor_sequence(feats[:, t][None], avail_tm[t:t + 1], h, None)
-            actor_h = torch.stack(before, 1).flatten(0, 1)  # (B*L, N, H)
-        keep = batch["discount"].flatten() > 0.5
-        actor_h = actor_h[keep]
-        logps, hidden = [], [actor_h]
-
-        def policy_fn(feat: torch.Tensor, avail: torch.Tensor) -> torch.Tensor:
-            a, logp, h_new = self.policy.act(feat, avail, hidden[-1])
-            logps.append(logp)
-            hidden.append(h_new)
-            return a
-
-        roll = self.world_model.imagine(post["h"].flatten(0, 1)[keep], post["z"].flatten(0, 1)[keep], policy_fn,
-                                        tc.horizon, policy_input="features")
-        feat = torch.cat([roll["h"], roll["z"]], -1)  # (k+1, B', N, F)
-        self.pseudo.add({
-            "obs": feat, "avail": roll["avail"], "critic_in": feat.new_zeros(*feat.shape[:3], 0),  # see above
-            "actions": roll["actions"], "old_log_probs": torch.stack(logps), "rewards": roll["reward"],
-            "discounts": roll["discount"], "actor_h0": actor_h, "critic_h0": torch.zeros_like(actor_h),
-        })
-        return {"imag_reward": float(roll["reward"].sum(0).mean()),
-                "imag_continue": float(roll["discount"].mean())}
