@@ -27,12 +27,14 @@ def _cmd_scripted(args: argparse.Namespace) -> None:
 def _cmd_train(args: argparse.Namespace) -> None:
     from pathlib import Path
 
+    from gawm.provenance import record_session
     from gawm.train import RunSpec, train
 
     out = Path(args.out) if args.out else Path("results/runs") / args.method / args.map / str(args.seed)
-    summary = train(RunSpec(args.method, args.map, args.seed, args.steps, out, backend=args.backend,
-                            device=args.device, config_path=Path(args.config) if args.config else None),
-                    progress=not args.no_progress)
+    with record_session(out, args.backend, args.device, argv=args.argv):
+        summary = train(RunSpec(args.method, args.map, args.seed, args.steps, out, backend=args.backend,
+                                device=args.device, config_path=Path(args.config) if args.config else None),
+                        progress=not args.no_progress)
     print(json.dumps(summary, indent=2))
 
 
@@ -82,7 +84,7 @@ def _cmd_table(args: argparse.Namespace) -> None:
     from gawm.report.tables import write_tables
 
     root = _results_root(args.results)
-    written = write_tables(root, Path(args.published), Path(args.out) if args.out else root / "tables")
+    written = write_tables(root, Path(args.published) if args.published else None, Path(args.out) if args.out else root / "tables")
     for path in written.values():
         print(path.read_text())
 
@@ -101,6 +103,24 @@ def _cmd_plot(args: argparse.Namespace) -> None:
                 print(f"skipped {s}")
         else:
             print(f"{name}: {', '.join(map(str, paths))}")
+
+
+def _cmd_archive(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from gawm.report.archive import archive_run
+
+    dest = archive_run(Path(args.run), Path(args.archive), Path(args.time_log) if args.time_log else None,
+                       args.note, args.force)
+    print(f"archived {args.run} -> {dest}")
+
+
+def _cmd_results(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from gawm.report.archive import write_results
+
+    print(f"wrote {write_results(Path(args.archive), Path(args.out))}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,18 +168,31 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("table", help="Tables 1-3 (CSV + Markdown) of the runs under a results root, beside the "
                                      "published numbers")
     p.add_argument("--results", default="results", help="results root holding runs/ (default results)")
-    p.add_argument("--published", default="results/published", help="directory of the published tables")
+    p.add_argument("--published", help="directory of the published tables (default: the copies the package ships)")
     p.add_argument("--out", help="output directory (default <results>/tables)")
     p.set_defaults(func=_cmd_table)
     p = sub.add_parser("plot", help="Figs. 3-5 (PNG + PDF) of the runs under a results root")
     p.add_argument("--results", default="results", help="results root holding runs/ (default results)")
     p.add_argument("--out", help="output directory (default figures/<basename of results>)")
     p.set_defaults(func=_cmd_plot)
+    p = sub.add_parser("archive", help="copy a finished, evaluated run's small files and provenance into the "
+                                       "results archive (no checkpoints)")
+    p.add_argument("--run", required=True, help="run directory")
+    p.add_argument("--archive", default="results/archive", help="archive root (default results/archive)")
+    p.add_argument("--time-log", help="/usr/bin/time -v output of the training command (wall time, peak RSS)")
+    p.add_argument("--note", help="free text kept with the provenance (e.g. why the run was made)")
+    p.add_argument("--force", action="store_true", help="replace an archived run of the same method/map/seed")
+    p.set_defaults(func=_cmd_archive)
+    p = sub.add_parser("results", help="regenerate RESULTS.md (runs, Tables 1-3, Figs. 3-5) from the archive")
+    p.add_argument("--archive", default="results/archive", help="archive root (default results/archive)")
+    p.add_argument("--out", default="RESULTS.md", help="output Markdown (default RESULTS.md)")
+    p.set_defaults(func=_cmd_results)
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = ["gawm", *(sys.argv[1:] if argv is None else argv)]  # the exact command, for provenance
     try:
         args.func(args)
     except (ValueError, ImportError, FileNotFoundError) as exc:

@@ -22,7 +22,7 @@ from gawm.report.tables import write_tables
 from gawm.train import RunSpec, train
 
 CONFIGS = Path(__file__).parent.parent / "config" / "smoke"
-PUBLISHED = Path(__file__).parent.parent / "results" / "published"
+PUBLISHED = Path(__file__).parent.parent / "gawm" / "report" / "published"
 REGISTRY_NAME = {"GAWM": "gawm", "GAWM*": "gawm_star", "MAG": "mag", "MAMBA": "mamba", "MAPPO": "mappo",
                  "QMIX": "qmix"}
 

@@ -14,6 +14,8 @@ import pandas as pd
 # registry name -> the name the paper's tables and figures use
 DISPLAY = {"gawm": "GAWM", "gawm_star": "GAWM*", "mag": "MAG", "mamba": "MAMBA", "mappo": "MAPPO", "qmix": "QMIX"}
 METHOD_ORDER = list(DISPLAY.values())
+# the paper's Tables 1-3 as CSV, shipped with the package so `gawm table` works from any directory
+PUBLISHED_DIR = Path(__file__).resolve().parent / "published"
 MAP_ORDER = ["2s_vs_1sc", "3s_vs_3z", "2s3z", "3s_vs_4z", "3s_vs_5z", "1c3s5z", "8m", "corridor"]
 
 
@@ -83,9 +85,9 @@ def load_curves(root: Path, file: str, column: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def load_published(published_dir: Path, name: str) -> pd.DataFrame:
-    """A published table (comment line first): map, [steps,] method, mean, std."""
-    path = Path(published_dir) / name
+def load_published(published_dir: Path | None, name: str) -> pd.DataFrame:
+    """A published table (comment line first): map, [steps,] method, mean, std; default: the packaged ones."""
+    path = Path(PUBLISHED_DIR if published_dir is None else published_dir) / name
     if not path.exists():
-        raise FileNotFoundError(f"published table {path} is missing (copy it from shared/published/)")
+        raise FileNotFoundError(f"published table {path} is missing (the package ships them in {PUBLISHED_DIR})")
     return pd.read_csv(path, comment="#")

@@ -142,7 +142,7 @@ def to_markdown(df: pd.DataFrame, spec: TableSpec, agg: pd.DataFrame | None) -> 
     return "\n".join(lines) + "\n"
 
 
-def write_tables(root: Path, published_dir: Path, out: Path) -> dict[str, Path]:
+def write_tables(root: Path, published_dir: Path | None, out: Path) -> dict[str, Path]:
     """Write table{1,2,3}_*.csv and .md (and Table 1's aggregate, table1_win_rates_iqm.csv) under `out`;
     returns {stem: markdown path}."""
     ours = load_run_results(root)

@@ -10,14 +10,14 @@ rule tables:
     input:
         EVALUATIONS,
         ANALYSES,
-        published=expand(str(REPO / "results" / "published" / "{t}.csv"), t=TABLES),
+        published=expand(str(REPO / "gawm" / "report" / "published" / "{t}.csv"), t=TABLES),
     output:
         [report(f"{ROOT}/tables/{t}.md", caption="../report/tables.rst", category="Tables") for t in TABLES],
         [f"{ROOT}/tables/{t}.csv" for t in TABLES],
     log:
         ROOT + "/logs/tables.log",
     params:
-        published=REPO / "results" / "published",
+        published=REPO / "gawm" / "report" / "published",
     shell:
         "{GAWM} table --results {ROOT} --published {params.published} --out {ROOT}/tables > {log} 2>&1"
 

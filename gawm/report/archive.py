@@ -1,0 +1,183 @@
+"""The results archive: every finished run's small files, committed to the repository with their provenance.
+
+Run directories (with their checkpoints) live on the machine that trained them and die with it; the
+tables and figures we publish must not. `gawm archive --run DIR` copies a finished run's small result
+files into `results/archive/runs/<method>/<map>/<seed>/` (the layout `gawm table` and `gawm plot` read, so
+the archive is a results root like any other) together with `provenance.json`: the sessions that trained
+it (commit, exact command, machine, threads, simulator version, wall time, peak RSS; gawm/provenance.py)
+and an `archived` record (when, from where, by which commit, and externally measured figures such as a
+`/usr/bin/time -v` log). No checkpoint ever enters the archive.
+
+`gawm results` regenerates RESULTS.md from the archive alone: the list of runs with their provenance,
+Tables 1-3 beside the published numbers (the same code as `gawm table`), and Figs. 3-5.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from gawm.io import atomic_write_bytes, atomic_write_json
+from gawm.provenance import PROVENANCE_FILE, code_version, read_provenance, summarise
+
+ARCHIVE_ROOT = Path("results/archive")
+# what a finished run must have, and what it may have (analysis.json: world-model methods only)
+REQUIRED_FILES = ("config.json", "progress.csv", "eval.csv", "summary.json", "evaluation.json")
+OPTIONAL_FILES = ("analysis.json",)
+
+
+def parse_time_log(path: Path) -> dict[str, Any]:
+    """Wall time (s) and peak RSS (MiB) from GNU `/usr/bin/time -v` output; a log without them is refused."""
+    text = Path(path).read_text(errors="replace")
+    wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)", text)
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
+    if not wall or not rss:
+        raise ValueError(f"{path} is not the output of /usr/bin/time -v (no wall clock or maximum RSS line)")
+    seconds = 0.0
+    for part in wall.group(1).split(":"):
+        seconds = seconds * 60 + float(part)
+    return {"wall_s": round(seconds, 1), "peak_rss_mb": round(int(rss.group(1)) / 1024.0, 1),
+            "source": f"/usr/bin/time -v ({Path(path).name})"}
+
+
+def _run_identity(run: Path) -> tuple[str, str, int, int]:
+    try:
+        cfg = json.loads((run / "config.json").read_text())
+        return cfg["method"], cfg["map"], int(cfg["seed"]), int(cfg["steps"])
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{run / 'config.json'} is missing or not a run's config ({exc})") from exc
+
+
+def archive_run(run: Path, archive: Path = ARCHIVE_ROOT, time_log: Path | None = None, note: str | None = None,
+                force: bool = False) -> Path:
+    """Copy a finished run's small files and provenance into the archive; returns the archived directory.
+
+    Refused (ValueError, nothing written) when the run is unfinished, lacks its 1000-episode evaluation,
+    or is already archived (unless `force`)."""
+    run = Path(run)
+    if not run.is_dir():
+        raise ValueError(f"run directory {run} does not exist")
+    method, map_name, seed, steps = _run_identity(run)
+    missing = [f for f in REQUIRED_FILES if not (run / f).exists()]
+    if missing:
+        hint = " (run `gawm evaluate --run RUN`)" if "evaluation.json" in missing else " (has the run finished?)"
+        raise ValueError(f"{run} lacks {', '.join(missing)}{hint}")
+    summary = json.loads((run / "summary.json").read_text())
+    if int(summary.get("steps", -1)) < steps:
+        raise ValueError(f"{run} is unfinished: {summary.get('steps')} of {steps} steps")
+    sessions = read_provenance(run)
+    measured = parse_time_log(time_log) if time_log else None
+    if not sessions and measured is None:
+        raise ValueError(f"{run} has no {PROVENANCE_FILE} (trained before provenance was recorded); pass "
+                         "--time-log with its /usr/bin/time -v output and --note with its command and commit")
+    dest = archive / "runs" / method / map_name / str(seed)
+    if dest.exists() and not force:
+        raise ValueError(f"{dest} exists; pass --force to replace it")
+    staging = dest.with_name(f".{dest.name}.staging")
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    for name in REQUIRED_FILES + OPTIONAL_FILES:
+        if (run / name).exists():
+            shutil.copyfile(run / name, staging / name)
+    archived = {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "from": str(run.resolve()),
+                "by_commit": code_version()["commit"], "note": note, "measured": measured}
+    atomic_write_json(staging / PROVENANCE_FILE, {"sessions": sessions, "archived": archived})
+    if dest.exists():
+        shutil.rmtree(dest)
+    staging.rename(dest)
+    return dest
+
+
+def archived_runs(archive: Path) -> list[dict[str, Any]]:
+    """One record per archived run: identity, final evaluation and provenance totals (for RESULTS.md)."""
+    rows = []
+    for cfg_path in sorted(Path(archive).glob("runs/*/*/*/config.json")):
+        run = cfg_path.parent
+        method, map_name, seed, steps = _run_identity(run)
+        prov = json.loads((run / PROVENANCE_FILE).read_text()) if (run / PROVENANCE_FILE).exists() else {}
+        totals = summarise(prov.get("sessions", []))
+        measured = (prov.get("archived") or {}).get("measured") or {}
+        ev = json.loads((run / "evaluation.json").read_text()) if (run / "evaluation.json").exists() else {}
+        rows.append({"method": method, "map": map_name, "seed": seed, "steps": steps,
+                     "win_rate": ev.get("win_rate"), "episodes": ev.get("episodes"),
+                     "simulator": ", ".join(totals["simulators"]) or "unknown",
+                     "wall_s": measured.get("wall_s", totals["wall_s"]),
+                     "peak_rss_mb": measured.get("peak_rss_mb", totals["peak_rss_mb"]),
+                     "sessions": totals["sessions"], "killed_sessions": totals["killed_sessions"],
+                     "commit": ", ".join(c[:10] for c in totals["commits"]) or "unknown",
+                     "dirty": totals["dirty"], "command": totals["commands"][0] if totals["commands"] else
+                     (prov.get("archived") or {}).get("note") or "", "path": run})
+    return rows
+
+
+def _fmt_wall(s: float | None) -> str:
+    if s is None:
+        return "unknown"
+    return f"{int(s // 3600)} h {int(s % 3600 // 60):02d} min" if s >= 3600 else f"{int(s // 60)} min {int(s % 60):02d} s"
+
+
+def results_markdown(archive: Path, tables: dict[str, Path], figures: dict[str, list[Path]], out_md: Path) -> str:
+    """RESULTS.md's text: runs with provenance, Tables 1-3 as `gawm table` writes them, figure links."""
+    runs = archived_runs(archive)
+    base = out_md.resolve().parent
+
+    def rel(p: Path) -> str:
+        try:
+            return str(Path(p).resolve().relative_to(base))
+        except ValueError:
+            return str(p)
+
+    lines = ["# Measured results", "",
+             f"Generated by `gawm results --archive {archive}` from the committed archive "
+             f"(`{archive}/runs/<method>/<map>/<seed>/`); do not edit by hand. Every number below was computed "
+             "from an archived run; the published numbers are the paper's, shown beside ours, never in their "
+             "place. `gawm table --results " f"{archive}` reproduces the tables.", ""]
+    sims = sorted({r["simulator"] for r in runs})
+    if len(sims) > 1:
+        lines += [f"**Warning:** the archive mixes simulators ({', '.join(sims)}); results are comparable only "
+                  "within one simulator version, and the tables below pool them.", ""]
+    lines += ["## Archived runs", ""]
+    if not runs:
+        lines += ["No run is archived yet.", ""]
+    else:
+        lines += ["| method | map | seed | real steps | simulator | win rate (episodes) | wall | peak RSS | "
+                  "commit | command |", "|---|---|---:|---:|---|---:|---:|---:|---|---|"]
+        for r in runs:
+            win = "—" if r["win_rate"] is None else f"{100 * r['win_rate']:.1f}% ({r['episodes']})"
+            rss = "unknown" if r["peak_rss_mb"] is None else f"{r['peak_rss_mb'] / 1024:.2f} GB"
+            wall = _fmt_wall(r["wall_s"]) + (f" ({r['sessions']} sessions)" if r["sessions"] > 1 else "")
+            commit = r["commit"] + (" (dirty)" if r["dirty"] else "")
+            lines.append(f"| {r['method']} | {r['map']} | {r['seed']} | {r['steps']:,} | {r['simulator']} | {win} | "
+                         f"{wall} | {rss} | {commit} | `{r['command']}` |")
+        lines.append("")
+    for path in tables.values():
+        lines += [Path(path).read_text().replace("\n## ", "\n### ").replace("## ", "### ", 1)
+                  if Path(path).read_text().startswith("## ") else Path(path).read_text(), ""]
+    lines += ["## Figures", ""]
+    for name, paths in figures.items():
+        if name == "skipped":
+            lines += [f"- not drawn: {s}" for s in paths]
+            continue
+        png = next((p for p in paths if str(p).endswith(".png")), None)
+        if png is not None:
+            lines += [f"![{name}]({rel(png)})", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_results(archive: Path = ARCHIVE_ROOT, out_md: Path = Path("RESULTS.md")) -> Path:
+    """Regenerate the archive's tables and figures and RESULTS.md from the archive alone."""
+    from gawm.report.plots import write_figures
+    from gawm.report.tables import write_tables
+
+    archive = Path(archive)
+    if not archive.is_dir():
+        raise FileNotFoundError(f"archive {archive} does not exist")
+    tables = write_tables(archive, None, archive / "tables")
+    figures = write_figures(archive, archive / "figures")
+    atomic_write_bytes(out_md, results_markdown(archive, tables, figures, out_md).encode())
+    return Path(out_md)

@@ -1,0 +1,118 @@
+"""Run provenance, the results archive and RESULTS.md: what is recorded, what is refused, what is generated."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gawm.cli import main
+from gawm.provenance import read_provenance, record_session, summarise
+from gawm.report.archive import archive_run, archived_runs, parse_time_log
+
+CONFIGS = Path(__file__).parent.parent / "config" / "smoke"
+
+TIME_LOG = """\tCommand being timed: "gawm train --method mappo --map 3s_vs_3z --seed 1 --steps 800"
+\tUser time (seconds): 10.00
+\tElapsed (wall clock) time (h:mm:ss or m:ss): 1:02:03.50
+\tMaximum resident set size (kbytes): 1048576
+\tExit status: 0
+"""
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Path:
+    """A finished, evaluated 400-step MAPPO run trained through the CLI (so provenance is recorded)."""
+    out = tmp_path_factory.mktemp("runs") / "mappo"
+    assert main(["train", "--method", "mappo", "--map", "3s_vs_3z", "--seed", "2", "--steps", "400", "--device",
+                 "cpu", "--config", str(CONFIGS / "mappo.yaml"), "--out", str(out), "--no-progress"]) == 0
+    assert main(["evaluate", "--run", str(out), "--episodes", "8", "--envs", "4", "--no-progress"]) == 0
+    return out
+
+
+def test_train_records_a_finished_session(run):
+    (s,) = read_provenance(run)
+    assert s["outcome"] == "finished" and s["simulator"].startswith("sim-v")
+    assert "--method mappo" in s["command"] and "--steps 400" in s["command"]
+    assert s["wall_s"] > 0 and s["peak_rss_mb"] > 50 and s["torch_threads"] >= 1
+    assert s["machine"]["cores"] >= 1 and len(s["commit"]) >= 7
+
+
+def test_a_killed_session_makes_the_total_wall_time_unknown(tmp_path):
+    with record_session(tmp_path, "sim", "cpu", argv=["gawm", "train"]):
+        pass
+    sessions = read_provenance(tmp_path)
+    sessions.append({k: v for k, v in sessions[0].items() if k not in ("ended", "wall_s", "outcome")})
+    totals = summarise(sessions)
+    assert totals["sessions"] == 2 and totals["killed_sessions"] == 1 and totals["wall_s"] is None
+
+
+def test_a_failing_session_records_its_error(tmp_path):
+    with pytest.raises(RuntimeError):
+        with record_session(tmp_path, "sim", "cpu", argv=["gawm", "train"]):
+            raise RuntimeError("boom")
+    (s,) = read_provenance(tmp_path)
+    assert s["outcome"] == "error: RuntimeError: boom"
+
+
+def test_parse_time_log(tmp_path):
+    log = tmp_path / "time.log"
+    log.write_text(TIME_LOG)
+    assert parse_time_log(log) == {"wall_s": 3723.5, "peak_rss_mb": 1024.0, "source": "/usr/bin/time -v (time.log)"}
+    log.write_text("no figures here")
+    with pytest.raises(ValueError, match="not the output of /usr/bin/time -v"):
+        parse_time_log(log)
+
+
+def test_archive_copies_small_files_only_and_refuses_a_second_copy(run, tmp_path):
+    log = tmp_path / "time.log"
+    log.write_text(TIME_LOG)
+    dest = archive_run(run, tmp_path / "archive", time_log=log, note="test")
+    assert dest == tmp_path / "archive" / "runs" / "mappo" / "3s_vs_3z" / "2"
+    assert not list(dest.rglob("*.pt")) and not (dest / "checkpoints").exists()
+    for name in ("config.json", "progress.csv", "eval.csv", "summary.json", "evaluation.json", "provenance.json"):
+        assert (dest / name).read_bytes() == (run / name).read_bytes() or name == "provenance.json"
+    prov = json.loads((dest / "provenance.json").read_text())
+    assert prov["archived"]["measured"]["wall_s"] == 3723.5 and prov["archived"]["note"] == "test"
+    with pytest.raises(ValueError, match="exists; pass --force"):
+        archive_run(run, tmp_path / "archive")
+    archive_run(run, tmp_path / "archive", force=True)  # replaced, still one run
+    (row,) = archived_runs(tmp_path / "archive")
+    assert (row["method"], row["map"], row["seed"], row["steps"]) == ("mappo", "3s_vs_3z", 2, 400)
+    assert row["episodes"] == 8 and row["peak_rss_mb"] > 50
+
+
+def test_archive_refuses_unevaluated_and_unfinished_runs(run, tmp_path, capsys):
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for name in ("config.json", "progress.csv", "eval.csv", "summary.json", "provenance.json"):
+        (bare / name).write_bytes((run / name).read_bytes())
+    assert main(["archive", "--run", str(bare), "--archive", str(tmp_path / "a")]) == 2
+    assert "lacks evaluation.json" in capsys.readouterr().err
+    (bare / "evaluation.json").write_bytes((run / "evaluation.json").read_bytes())
+    summary = json.loads((bare / "summary.json").read_text())
+    (bare / "summary.json").write_text(json.dumps({**summary, "steps": 200}))
+    with pytest.raises(ValueError, match="unfinished: 200 of 400"):
+        archive_run(bare, tmp_path / "a")
+    (bare / "summary.json").write_text(json.dumps(summary))
+    (bare / "provenance.json").unlink()
+    with pytest.raises(ValueError, match="no provenance.json"):
+        archive_run(bare, tmp_path / "a")
+    assert not (tmp_path / "a" / "runs").exists()
+
+
+def test_results_md_is_generated_from_the_archive_alone(run, tmp_path, capsys):
+    archive_run(run, tmp_path / "archive")
+    out = tmp_path / "RESULTS.md"
+    assert main(["results", "--archive", str(tmp_path / "archive"), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "| mappo | 3s_vs_3z | 2 | 400 | sim-v" in text
+    assert "### Table 1: test win rate (%)" in text and "### Table 2" in text and "### Table 3" in text
+    assert "95.0(3.0)" in text  # the published GAWM cell on 3s_vs_3z, beside (never instead of) ours
+    assert "![fig3_win_rate](archive/figures/fig3_win_rate.png)" in text
+    assert (tmp_path / "archive" / "tables" / "table1_win_rates.md").exists()
+    # gawm table over the archive, run from another directory, reproduces the table in RESULTS.md
+    assert main(["table", "--results", str(tmp_path / "archive"), "--out", str(tmp_path / "t")]) == 0
+    table1 = (tmp_path / "t" / "table1_win_rates.md").read_text()
+    assert table1.replace("## ", "### ", 1) in text
