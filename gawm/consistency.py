@@ -40,6 +40,8 @@ from gawm.buffers import RealBuffer
 from gawm.collector import Collector
 from gawm.config import ConfigError, from_dict, load_yaml
 from gawm.envs import make_vec_env
+from gawm.policy_agreement import KEYS as AGREEMENT_KEYS
+from gawm.policy_agreement import applies_to, policy_agreement
 from gawm.runs import load_run_method, read_run_config
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "analysis.yaml"
@@ -250,6 +252,9 @@ def analyze_run(run_dir: Path, cfg: AnalysisConfig, device: torch.device | None 
         parts.append(res)
         per_ckpt.append({"checkpoint": path.name, "step": step, "pairs": int(n),
                          **{f"{k}_mean": float(v.mean()) for k, v in res.items()}})
+        if applies_to(method):  # real vs decoded observations, on the same episodes (gawm/policy_agreement.py)
+            batch = {k: v.to(device) for k, v in _episode_batch(episodes, run["env_info"]).items()}
+            per_ckpt[-1]["policy_agreement"] = policy_agreement(method.policy, method.world_model, batch)
     allv = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     summary: dict[str, Any] = {"method": run["method"], "map": run["map"], "seed": int(run["seed"]),
                                "pairs": int(sum(len(p["gci"]) for p in parts)), "horizon": cfg.horizon,
@@ -257,6 +262,14 @@ def analyze_run(run_dir: Path, cfg: AnalysisConfig, device: torch.device | None 
     for k, v in allv.items():
         summary[f"{k}_mean"] = float(v.mean())
         summary[f"{k}_std"] = float(v.std())
+    agreement = [c["policy_agreement"] for c in per_ckpt if "policy_agreement" in c]
+    if agreement:  # decision-weighted over checkpoints
+        n = sum(a["decisions"] for a in agreement)
+        summary["policy_agreement"] = {k: (n if k == "decisions" else
+                                           sum(a[k] * a["decisions"] for a in agreement) / max(n, 1))
+                                       for k in AGREEMENT_KEYS}
+    else:
+        summary["policy_agreement"] = "n/a: the actor reads world-model features in imagination and at execution"
     summary.update({"config": dataclasses.asdict(cfg), "per_checkpoint": per_ckpt,
                     "wall_s": time.perf_counter() - t_start})
     return summary

@@ -118,6 +118,9 @@ def test_analyze_run_end_to_end_is_finite_and_reproducible(tiny_runs):
     # GAWM's pooled team heads: every agent predicts the same reward and discount
     assert a["gci_reward_mean"] == 0.0 and a["gci_discount_mean"] == 0.0
     assert a["gpe_obs_mean"] > 0  # a 600-step model does not predict observations perfectly
+    pa = a["policy_agreement"]  # GAWM's actor reads observations: real vs decoded agreement is measured
+    assert pa["decisions"] > 0 and 0 <= pa["agree_same_memory"] <= 1 and 0 <= pa["agree_own_memory"] <= 1
+    assert pa["kl_same_memory"] >= -1e-6 and all("policy_agreement" in c for c in a["per_checkpoint"])
     drop = ("wall_s", "per_checkpoint")
     assert {k: v for k, v in a.items() if k not in drop} == {k: v for k, v in b.items() if k not in drop}
     assert [c["gci_mean"] for c in a["per_checkpoint"]] == [c["gci_mean"] for c in b["per_checkpoint"]]

@@ -182,6 +182,7 @@ def test_gci_gpe_analysis_runs_on_a_tiny_mamba_run(tmp_path):
     assert res["method"] == "mamba" and res["pairs"] == 6
     for k in ("gci", "gpe", "gci_state", "gci_reward", "gci_discount", "gpe_obs"):
         assert np.isfinite(res[f"{k}_mean"]) and res[f"{k}_mean"] >= 0, k
+    assert res["policy_agreement"].startswith("n/a")  # MAMBA's actor reads features in both phases
 
 
 def test_a_recurrent_actor_is_burnt_in_on_posterior_features():
