@@ -40,10 +40,10 @@ from gawm.buffers import RealBuffer
 from gawm.collector import Collector
 from gawm.config import ConfigError, from_dict, load_yaml
 from gawm.envs import make_vec_env
+from gawm.registry import WORLD_MODEL_METHODS
 from gawm.runs import load_run_method, read_run_config
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "analysis.yaml"
-WORLD_MODEL_METHODS = ("gawm", "gawm_star", "mamba", "mag")
 
 
 @dataclass

@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from gawm.method_config import upgrade_legacy_blocks
 from gawm.methods import build_method
 
 RUN_KEYS = ("method", "map", "seed", "config", "env_info")  # what config.json must hold to rebuild the method
@@ -29,6 +30,8 @@ def read_run_config(run_dir: Path) -> dict[str, Any]:
     missing = [k for k in RUN_KEYS if not isinstance(run, dict) or k not in run]
     if missing:
         raise ValueError(f"{cfg_path} lacks {', '.join(missing)}: not written by `gawm train`")
+    if isinstance(run.get("config"), dict):  # runs saved before the shared loop's block was renamed
+        upgrade_legacy_blocks(run["config"])
     wm = run.get("config", {}).get("world_model")
     if isinstance(wm, dict) and "team_heads" not in wm:  # runs saved before the option existed pooled them
         wm["team_heads"] = "pool"

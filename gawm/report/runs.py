@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
-# registry name -> the name the paper's tables and figures use
-DISPLAY = {"gawm": "GAWM", "gawm_star": "GAWM*", "mag": "MAG", "mamba": "MAMBA", "mappo": "MAPPO", "qmix": "QMIX"}
-METHOD_ORDER = list(DISPLAY.values())
+from gawm.registry import DISPLAY, METHOD_ORDER  # registry name -> display name; table/figure order
+
+__all__ = ["DISPLAY", "METHOD_ORDER", "MAP_ORDER", "run_dirs", "load_run_results", "load_curves", "load_published"]
+
 MAP_ORDER = ["2s_vs_1sc", "3s_vs_3z", "2s3z", "3s_vs_4z", "3s_vs_5z", "1c3s5z", "8m", "corridor"]
 
 
