@@ -1,5 +1,9 @@
 """Shared test fixtures: the smoke-size method configs, tiny methods on fake or real environments, and tiny
 training runs (trained once per session and shared by every module that asks for the same one).
+
+Tests that train end to end (a run of hundreds of real steps, a subprocess, a workflow) carry the `slow`
+marker (registered in pyproject.toml): `python -m pytest -m "not slow"` is the inner loop, while plain
+`python -m pytest` (CI) still runs everything.
 """
 
 from __future__ import annotations

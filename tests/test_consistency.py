@@ -100,6 +100,7 @@ def _small(**over) -> AnalysisConfig:
     return cfg
 
 
+@pytest.mark.slow
 def test_analyze_run_end_to_end_is_finite_and_reproducible(tiny_runs):
     a = analyze_run(tiny_runs["gawm"], _small(), progress=False)
     b = analyze_run(tiny_runs["gawm"], _small(), progress=False)
@@ -115,6 +116,7 @@ def test_analyze_run_end_to_end_is_finite_and_reproducible(tiny_runs):
     assert [c["gci_mean"] for c in a["per_checkpoint"]] == [c["gci_mean"] for c in b["per_checkpoint"]]
 
 
+@pytest.mark.slow
 def test_analyze_cli_writes_json_and_rejects_model_free_runs(tiny_runs, tmp_path, capsys):
     cfg = tmp_path / "analysis.yaml"
     cfg.write_text("pairs: 8\nburn_in: 2\nhorizon: 3\nepisodes_per_checkpoint: 2\nn_envs: 2\nprobe_ridge: 1.0\n"

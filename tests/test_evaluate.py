@@ -14,6 +14,10 @@ CONTRACT = {"method", "map", "seed", "checkpoint", "step", "episodes", "win_rate
             "mean_length", "wall_s"}
 
 
+# every test here evaluates a trained run
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def runs(tiny_run) -> dict[str, Path]:
     """A tiny GAWM run (world model + actor in its checkpoints) and a tiny MAPPO run, 400 real steps each."""

@@ -169,6 +169,7 @@ def test_update_and_checkpoint_round_trip_same_action_and_loss(name):
     assert len(clone.real) == len(method.real) and len(clone.pseudo) == len(method.pseudo)
 
 
+@pytest.mark.slow
 def test_gci_gpe_analysis_runs_on_a_tiny_mamba_run(tiny_run):
     run = tiny_run("mamba", 400)
     cfg = load_analysis_config(pairs=6, horizon=3, burn_in=2, episodes_per_checkpoint=2, n_envs=2)

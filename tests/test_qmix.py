@@ -90,6 +90,7 @@ def test_epsilon_anneals_linearly():
     assert m.epsilon() == pytest.approx(c.eps_finish, abs=1e-12)
 
 
+@pytest.mark.slow
 def test_tiny_run_learns_step_and_round_trips(tmp_path):
     out = tmp_path / "run"
     summary = train(RunSpec("qmix", "3s_vs_3z", 2, 1600, out, device="cpu", config_path=SMOKE),

@@ -171,6 +171,7 @@ def tiny_root(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_plots_render_from_runs(tiny_root, tmp_path, capsys):
     out = tmp_path / "figs"
     assert main(["plot", "--results", str(tiny_root), "--out", str(out)]) == 0

@@ -29,6 +29,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method,steps", [("mappo", 2000), ("gawm", 1200), ("qmix", 2400), ("mamba", 1200),
                                           ("mag", 1200)])
 def test_kill_and_resume_gives_the_uninterrupted_logs(tmp_path, method, steps):
