@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from gawm.registry import DISPLAY, METHOD_ORDER  # registry name -> display name; table/figure order
+from gawm.runs import read_run_json
 
 __all__ = ["DISPLAY", "METHOD_ORDER", "MAP_ORDER", "run_dirs", "load_run_results", "load_curves", "load_published"]
 
@@ -32,14 +33,7 @@ def _ident(run: Path) -> dict:
 
 def _read_json(path: Path, keys: tuple[str, ...]) -> dict:
     """A per-run JSON output with the keys the tables need; a broken one stops the table with its name."""
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc}); re-run the command that writes it") from exc
-    missing = [k for k in keys if not isinstance(data, dict) or k not in data]
-    if missing:
-        raise ValueError(f"{path} lacks {', '.join(missing)}")
-    return data
+    return read_run_json(path, keys, "; re-run the command that writes it")
 
 
 def load_run_results(root: Path) -> pd.DataFrame:
