@@ -90,9 +90,10 @@ def apply_overlay(cfg: dict[str, Any], chain: list[str], overlay: dict[str, Any]
         raise ConfigError(f"{where}: an overlay applies to the method's own config and names no base")
     per_method = overlay.pop("methods", None) or {}
     maps = overlay.pop("maps", None) or {}
-    unknown = sorted(set(overlay) - _known_blocks())
+    known = _known_blocks()
+    unknown = sorted(set(overlay) - known)
     if unknown:
-        raise ConfigError(f"{where}: unknown block(s) {unknown}; known: {sorted(_known_blocks())}")
+        raise ConfigError(f"{where}: unknown block(s) {unknown}; known: {sorted(known)}")
     unknown = sorted(set(per_method) - {s.config for s in REGISTRY.values()})
     if unknown:
         raise ConfigError(f"{where}: methods block names unknown config(s) {unknown}")

@@ -1,7 +1,7 @@
 """The method interface every algorithm implements, and building a method by its registry name.
 
-Which methods exist is gawm.registry's job; how their configs are resolved is gawm.method_config's. Both
-names are re-exported here because the runner and the tests import them from this module.
+Which methods exist is gawm.registry's job; how their configs are resolved is gawm.method_config's
+(`load_method_config` is re-exported here: the runner imports it from this module).
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from gawm.method_config import CONFIG_DIR, load_method_config
-from gawm.registry import REGISTRY, get_spec
+from gawm.method_config import load_method_config
+from gawm.registry import get_spec
 
-__all__ = ["Method", "build_method", "load_method_config", "REGISTRY", "CONFIG_DIR"]
+__all__ = ["Method", "build_method", "load_method_config"]
 
 
 class Method(Protocol):

@@ -53,15 +53,16 @@ def multi_step_loss(wm: WorldModel, batch: dict[str, torch.Tensor], post: dict[s
     `wm.observe(batch)`. `sample=False` uses the prior's mode instead of straight-through samples (no gradient
     through z; for tests). Returns (scalar, metrics)."""
     B, T = batch["obs"].shape[:2]
+    if T < 2:
+        return post["h"].sum() * 0.0, {"multi_step_loss": 0.0, "multi_step_pairs": 0.0}
     zero = post["h"].new_zeros(())
     parts = {"obs": zero, "reward": zero, "discount": zero, "avail": zero}
     total, count = zero, zero
     S = T - 1  # start rows t = 0 .. T-2 (row T-1 has no future row in the sequence)
     valid = _valid_pairs(batch["is_first"].bool(), k)  # (B, k, S)
-    horizon = int(valid.any(-1).any(0).sum()) if S > 0 else 0  # steps with any valid pair (a prefix of 1..k)
+    horizon = int(valid.any(-1).any(0).sum())  # steps with any valid pair (valid shrinks with j: a prefix)
     if horizon > 0:
-        rows = (torch.arange(S, device=valid.device)[None] + torch.arange(1, horizon + 1, device=valid.device)[:, None]
-                ).clamp(max=T - 1)  # (horizon, S) target rows t + j
+        rows = _target_rows(T, horizon, valid.device).clamp(max=T - 1)  # (horizon, S); beyond T-1: invalid
         actions = batch["prev_action"][:, rows].float()  # one-hot a_{t+j-1} (B, horizon, S, N, A)
         roll = wm.imagine(post["h"][:, :S].flatten(0, 1), post["z"][:, :S].flatten(0, 1), None, horizon,
                           actions=actions.transpose(0, 1).flatten(1, 2), sample=sample)  # starts (B*S, N, ...)
@@ -86,14 +87,18 @@ def multi_step_loss(wm: WorldModel, batch: dict[str, torch.Tensor], post: dict[s
     return loss, metrics
 
 
+def _target_rows(T: int, k: int, device: torch.device) -> torch.Tensor:
+    """Row t + j scored by step j = 1..k of the rollout from start row t = 0..T-2: (k, T-1) long."""
+    return torch.arange(T - 1, device=device)[None] + torch.arange(1, k + 1, device=device)[:, None]
+
+
 def _valid_pairs(is_first: torch.Tensor, k: int) -> torch.Tensor:
     """Which (start t, step j) pairs are scored: target row t + j inside the window and no episode start in
-    rows t+1 .. t+j. is_first (B, T) bool -> (B, k, T-1) bool, j = 1..k along dim 1."""
-    B, T = is_first.shape
-    rows = torch.arange(max(T - 1, 0), device=is_first.device)[None] + torch.arange(1, k + 1,
-                                                                                   device=is_first.device)[:, None]
-    ok = (rows <= T - 1)[None] & ~is_first[:, rows.clamp(max=max(T - 1, 0))]  # (B, k, S)
-    return ok.to(torch.uint8).cumprod(1).bool()
+    rows t+1 .. t+j. is_first (B, T) bool, T >= 2 -> (B, k, T-1) bool, j = 1..k along dim 1."""
+    T = is_first.shape[1]
+    rows = _target_rows(T, k, is_first.device)  # (k, S)
+    ok = (rows <= T - 1)[None] & ~is_first[:, rows.clamp(max=T - 1)]  # (B, k, S)
+    return ok.to(torch.uint8).cumprod(1).bool()  # once a pair is invalid, it stays so for larger j
 
 
 class MAGMethod(MAMBAMethod):
