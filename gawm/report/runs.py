@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from gawm.envs import MAP_NAMES
 from gawm.registry import DISPLAY, METHOD_ORDER  # registry name -> display name; table/figure order
 from gawm.runs import read_run_json
 
 __all__ = ["DISPLAY", "METHOD_ORDER", "MAP_ORDER", "run_dirs", "load_run_results", "load_curves", "load_published"]
 
-MAP_ORDER = ["2s_vs_1sc", "3s_vs_3z", "2s3z", "3s_vs_4z", "3s_vs_5z", "1c3s5z", "8m", "corridor"]
+MAP_ORDER = list(MAP_NAMES)  # the paper's order (Table 1), as gawm.envs.maps lists them
 
 
 def run_dirs(root: Path) -> list[Path]:
