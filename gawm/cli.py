@@ -143,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="run directory (default results/runs/<method>/<map>/<seed>)")
     p.add_argument("--backend", default="sim", choices=BACKENDS)
     p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:1, ...")
-    p.add_argument("--config", help="method YAML to use instead of config/methods/<method>.yaml")
+    p.add_argument("--config", help="overlay YAML applied on top of config/methods/<method>.yaml "
+                                    "(e.g. config/smoke/methods.yaml)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_train)
     p = sub.add_parser("evaluate", help="test a run's checkpoint over N episodes (greedy), write JSON")

@@ -42,10 +42,10 @@ from gawm.config import ConfigError, from_dict, load_yaml
 from gawm.envs import make_vec_env
 from gawm.policy_agreement import KEYS as AGREEMENT_KEYS
 from gawm.policy_agreement import applies_to, policy_agreement
+from gawm.registry import WORLD_MODEL_METHODS
 from gawm.runs import load_run_method, read_run_config
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "analysis.yaml"
-WORLD_MODEL_METHODS = ("gawm", "gawm_star", "mamba", "mag")
 
 
 @dataclass
@@ -196,12 +196,12 @@ def analyze_checkpoint(world_model, episodes: list[dict[str, Any]], env_info: di
     steps = t0_t[:, None] + torch.arange(1, T + 1, device=device)[None]  # (P, T) compared real rows
     real = {k: batch[k][ep_t[:, None], steps] for k in ("obs", "reward", "discount", "alive")}
     teacher = batch["action"][ep_t[:, None], steps - 1].clamp(min=0)  # (P, T, N) real a_t0 .. a_t0+T-1
-    it = iter(range(T))
+    teacher = F.one_hot(teacher.transpose(0, 1), world_model.cfg.n_actions)  # (T, P, N, A)
+
     def tm(x: torch.Tensor) -> torch.Tensor:  # (T, P, ...) -> (P, T, ...)
         return x.transpose(0, 1)
 
-    roll = world_model.imagine(post["h"][ep_t, t0_t], post["z"][ep_t, t0_t],
-                               lambda obs, avail: teacher[:, next(it)], T)
+    roll = world_model.imagine(post["h"][ep_t, t0_t], post["z"][ep_t, t0_t], None, T, actions=teacher)
     state_pred = torch.cat([tm(roll["h"][1:]), tm(roll["z"][1:])], -1) @ w + b  # (P, T, N, S)
     alive = real["alive"].bool()
     out = gci(state_pred, tm(roll["reward_agents"]), tm(roll["discount_agents"]), alive, cfg.eps_r, cfg.eps_gamma)

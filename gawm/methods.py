@@ -1,33 +1,20 @@
-"""The method interface every algorithm implements, the registry, and method configs from config/methods/.
+"""The method interface every algorithm implements, and building a method by its registry name.
 
-A method's YAML has one block per component (`runner`, `policy`, and e.g. `world_model`) and an optional
-`maps:` block of per-map overrides (deep-merged over the defaults), so every hyperparameter has exactly
-one home and per-map tuning (as the baselines' public code does) stays visible.
+Which methods exist is gawm.registry's job; how their configs are resolved is gawm.method_config's
+(`load_method_config` is re-exported here: the runner imports it from this module).
 """
 
 from __future__ import annotations
 
-import copy
-import importlib
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import torch
 
-from gawm.config import ConfigError, load_yaml
+from gawm.method_config import load_method_config
+from gawm.registry import get_spec
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "config" / "methods"
-
-# name -> (module, class, config file stem, overrides applied on top of that file)
-REGISTRY: dict[str, tuple[str, str, str, dict]] = {
-    "gawm": ("gawm.gawm_method", "GAWMMethod", "gawm", {}),
-    "gawm_star": ("gawm.gawm_method", "GAWMMethod", "gawm", {"world_model": {"obs_fusion": False}}),  # GAWM*
-    "mappo": ("baselines.mappo.method", "MAPPOMethod", "mappo", {}),
-    "qmix": ("baselines.qmix.method", "QMIXMethod", "qmix", {}),
-    "mamba": ("baselines.mamba.method", "MAMBAMethod", "mamba", {}),
-    "mag": ("baselines.mag.method", "MAGMethod", "mag", {}),
-}
+__all__ = ["Method", "build_method", "load_method_config"]
 
 
 class Method(Protocol):
@@ -44,33 +31,7 @@ class Method(Protocol):
     def load_state_dict(self, sd: dict[str, Any]) -> None: ...
 
 
-def _merge(base: dict, over: dict) -> dict:
-    out = copy.deepcopy(base)
-    for k, v in over.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _merge(out[k], v)
-        elif k not in out:
-            raise ConfigError(f"per-map override sets unknown key '{k}'")
-        else:
-            out[k] = v
-    return out
-
-
-def load_method_config(method: str, map_name: str, path: Path | None = None) -> dict[str, Any]:
-    """The method's YAML with its per-map overrides for `map_name` applied."""
-    if method not in REGISTRY:
-        raise ValueError(f"unknown method '{method}'; known methods: {', '.join(sorted(REGISTRY))}")
-    _, _, stem, method_overrides = REGISTRY[method]
-    path = Path(path) if path is not None else CONFIG_DIR / f"{stem}.yaml"
-    data = load_yaml(path)
-    overrides = data.pop("maps", None) or {}
-    if map_name in overrides:
-        data = _merge(data, overrides[map_name])
-    return _merge(data, method_overrides)
-
-
-def build_method(method: str, cfg: dict[str, Any], env_info: dict[str, int], device: torch.device, seed: int):
-    if method not in REGISTRY:
-        raise ValueError(f"unknown method '{method}'; known methods: {', '.join(sorted(REGISTRY))}")
-    module, cls, _, _ = REGISTRY[method]
-    return getattr(importlib.import_module(module), cls)(cfg, env_info, device, seed)
+def build_method(method: str, cfg: dict[str, Any], env_info: dict[str, int], device: torch.device,
+                 seed: int) -> Method:
+    """Instantiate registered method `method` from its resolved config and the environment's sizes."""
+    return get_spec(method).load_class()(cfg, env_info, device, seed)

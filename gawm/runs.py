@@ -12,9 +12,23 @@ from typing import Any
 
 import torch
 
+from gawm.method_config import upgrade_legacy_blocks
 from gawm.methods import build_method
 
 RUN_KEYS = ("method", "map", "seed", "config", "env_info")  # what config.json must hold to rebuild the method
+
+
+def read_run_json(path: Path, keys: tuple[str, ...], remedy: str = "") -> dict[str, Any]:
+    """One of a run's JSON files (config.json, evaluation.json, analysis.json) that must hold `keys`; a broken
+    or incomplete one is a ValueError naming the file, what is wrong, and `remedy` (what to do about it)."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc}){remedy}") from exc
+    missing = [k for k in keys if not isinstance(data, dict) or k not in data]
+    if missing:
+        raise ValueError(f"{path} lacks {', '.join(missing)}{remedy}")
+    return data
 
 
 def read_run_config(run_dir: Path) -> dict[str, Any]:
@@ -22,13 +36,9 @@ def read_run_config(run_dir: Path) -> dict[str, Any]:
     cfg_path = Path(run_dir) / "config.json"
     if not cfg_path.exists():
         raise FileNotFoundError(f"{run_dir} is not a run directory (no config.json)")
-    try:
-        run = json.loads(cfg_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{cfg_path} is not valid JSON ({exc})") from exc
-    missing = [k for k in RUN_KEYS if not isinstance(run, dict) or k not in run]
-    if missing:
-        raise ValueError(f"{cfg_path} lacks {', '.join(missing)}: not written by `gawm train`")
+    run = read_run_json(cfg_path, RUN_KEYS, ": not written by `gawm train`")
+    if isinstance(run.get("config"), dict):  # runs saved before the shared loop's block was renamed
+        upgrade_legacy_blocks(run["config"])
     wm = run.get("config", {}).get("world_model")
     if isinstance(wm, dict) and "team_heads" not in wm:  # runs saved before the option existed pooled them
         wm["team_heads"] = "pool"

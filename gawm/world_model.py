@@ -117,7 +117,8 @@ class WorldModelConfig:
 
 
 class WorldModel(nn.Module):
-    """GAWM / GAWM* world model: `observe` (posterior filtering), `loss` (Eq. 3), `update`, `imagine`."""
+    """GAWM / GAWM* world model (MAMBA/MAG configure it): `observe` (posterior filtering), `loss` (Eq. 3),
+    `update`, `imagine` (the one open-loop rollout)."""
 
     def __init__(self, cfg: WorldModelConfig):
         super().__init__()
@@ -174,7 +175,10 @@ class WorldModel(nn.Module):
         """Predictions in data space: obs (..., N, O), avail (..., N, A) bool (>= 1 per agent), avail_probs,
         reward (...) and discount (...) continuation probability of the team (the agents' mean), and
         reward_agents / discount_agents (..., N), each agent's own prediction (the GCI compares them)."""
-        out = self.heads(h, z)
+        return self.decode_heads(self.heads(h, z))
+
+    def decode_heads(self, out: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """`decode` from `heads`' raw outputs (a rollout needs both and computes the heads once)."""
         reward = symexp(out["reward_raw"]) if self.cfg.reward_loss == "symlog_mse" else out["reward_raw"]
         discount = torch.sigmoid(out["discount_logit"])
         return {"obs": out["obs"], "avail": predicted_avail(out["avail_logits"]),
@@ -188,6 +192,20 @@ class WorldModel(nn.Module):
                 torch.zeros(batch, c.n_agents, c.stoch_dim, device=device))
 
     # ------------------------------------------------------------------------------------------ filtering
+    def posterior_step(self, h: torch.Tensor, z: torch.Tensor, prev_action: torch.Tensor, embed: torch.Tensor,
+                       is_first: torch.Tensor, sample: bool = True
+                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One filtering step, shared by `observe` (sequences) and `filter_step` (acting online).
+
+        (h_{t-1}, z_{t-1}) (B, N, H), (B, N, Z), the one-hot a_{t-1} (B, N, A), embed(o_t) (B, N, E), is_first
+        (B,) bool -> h_t (B, N, H), z_t (B, N, Z) (straight-through posterior sample, or its mode if not
+        `sample`), posterior log-probs (B, N, G, C). State and action are zeroed where is_first (the state
+        before an episode's first step)."""
+        k = (~is_first.bool()).to(h.dtype)[:, None, None]  # (B, 1, 1)
+        h = self.step_deter(h * k, z * k, prev_action.to(h.dtype) * k)  # (B, N, H)
+        post = self.post_head(self.obs_fusion(h, embed))  # (B, N, G, C)
+        return h, (sample_straight_through(post) if sample else mode_onehot(post)), post
+
     def observe(self, batch: dict[str, torch.Tensor],
                 state: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
         """Posterior filtering over a batch of sequences (loop over T only; agents and batch vectorised).
@@ -197,16 +215,13 @@ class WorldModel(nn.Module):
         """
         obs = batch["obs"].float()  # (B, T, N, O)
         prev_a = batch["prev_action"].float()  # (B, T, N, A)
-        keep = (~batch["is_first"].bool()).to(obs.dtype)[..., None, None]  # (B, T, 1, 1)
+        is_first = batch["is_first"].bool()  # (B, T)
         B, T = obs.shape[:2]
         h, z = state if state is not None else self.initial_state(B, obs.device)
         embed = self.obs_encoder(obs)  # (B, T, N, E), time-parallel
         hs, zs, posts = [], [], []
         for t in range(T):
-            k = keep[:, t]  # (B, 1, 1)
-            h = self.step_deter(h * k, z * k, prev_a[:, t] * k)  # (B, N, H)
-            post = self.post_head(self.obs_fusion(h, embed[:, t]))  # (B, N, G, C)
-            z = sample_straight_through(post)  # (B, N, Z)
+            h, z, post = self.posterior_step(h, z, prev_a[:, t], embed[:, t], is_first[:, t])
             hs.append(h)
             zs.append(z)
             posts.append(post)
@@ -223,16 +238,10 @@ class WorldModel(nn.Module):
                             ) -> tuple[torch.Tensor, dict[str, float]]:
         """Eq. (3) given `observe(batch)`'s output (lets a caller add terms on the same posterior states)."""
         c = self.cfg
-        pred = self.heads(out["h"], out["z"])
-        obs_loss = gaussian_nll(pred["obs"], batch["obs"].float()).mean()
-        avail_loss = bernoulli_nll(pred["avail_logits"], batch["avail"]).sum(-1).mean()
-        target_r = batch["reward"].float()  # (B, T)
-        if c.reward_loss == "symlog_mse":
-            target_r = symlog(target_r)
-        # every agent's prediction regresses on the team target (identical copies under pooled heads)
-        reward_loss = (0.5 * (pred["reward_raw"] - target_r[..., None]).pow(2)).mean()
-        discount_loss = bernoulli_nll(pred["discount_logit"], batch["discount"].float()[..., None].expand_as(
-            pred["discount_logit"])).mean()
+        nll = self.prediction_nll(self.heads(out["h"], out["z"]), batch["obs"], batch["avail"], batch["reward"],
+                                  batch["discount"])  # each (B, T, N)
+        obs_loss, avail_loss = nll["obs"].mean(), nll["avail"].mean()
+        reward_loss, discount_loss = nll["reward"].mean(), nll["discount"].mean()
         kl_loss, kl = balanced_kl(out["post_logits"], out["prior_logits"], c.kl_balance, c.free_nats)
         kl_loss = kl_loss.mean()
         total = obs_loss + c.reward_weight * reward_loss + discount_loss + avail_loss + c.kl_beta * kl_loss
@@ -244,6 +253,24 @@ class WorldModel(nn.Module):
             "post_entropy": categorical_entropy(out["post_logits"]).mean().item(),
         }
         return total, metrics
+
+    def prediction_nll(self, pred: dict[str, torch.Tensor], obs: torch.Tensor, avail: torch.Tensor,
+                       reward: torch.Tensor, discount: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Eq. (3)'s prediction terms per agent, unweighted and not yet averaged: `heads` outputs for rows
+        (...) against their targets obs (..., N, O), avail (..., N, A), team reward and continuation flag (...)
+        -> obs, avail, reward, discount NLLs, each (..., N). Eq. (3) averages them; MAG's multi-step loss
+        weights them by which (start, step) pairs are valid. Every agent's prediction regresses on the team
+        target (identical copies under pooled heads)."""
+        target_r = reward.float()
+        if self.cfg.reward_loss == "symlog_mse":
+            target_r = symlog(target_r)
+        return {
+            "obs": gaussian_nll(pred["obs"], obs.float()),  # (..., N)
+            "avail": bernoulli_nll(pred["avail_logits"], avail).sum(-1),
+            "reward": 0.5 * (pred["reward_raw"] - target_r[..., None]).pow(2),
+            "discount": bernoulli_nll(pred["discount_logit"], discount.float()[..., None].expand_as(
+                pred["discount_logit"])),
+        }
 
     def make_optimizer(self) -> torch.optim.Optimizer:
         """Adam with the configured lr and eps over all world-model parameters."""
@@ -286,46 +313,64 @@ class WorldModel(nn.Module):
     def filter_step(self, h: torch.Tensor, z: torch.Tensor, prev_action: torch.Tensor, obs: torch.Tensor,
                     is_first: torch.Tensor, sample: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         """One posterior step of `observe` for acting online: (h_{t-1}, z_{t-1}) (B, N, H), (B, N, Z), the
-        one-hot a_{t-1} (B, N, A), o_t (B, N, O), is_first (B,) bool -> (h_t, z_t). State and action are zeroed
-        where is_first, exactly as `observe` does; z_t is a posterior sample, or its mode if not `sample`."""
-        k = (~is_first.bool()).to(h.dtype)[:, None, None]
-        h = self.step_deter(h * k, z * k, prev_action.to(h.dtype) * k)
-        post = self.posterior_logits(h, obs.to(h.dtype))
-        return h, (sample_straight_through(post) if sample else mode_onehot(post))
+        one-hot a_{t-1} (B, N, A), o_t (B, N, O), is_first (B,) bool -> (h_t, z_t); see `posterior_step`."""
+        h, z, _ = self.posterior_step(h, z, prev_action, self.obs_encoder(obs.to(h.dtype)), is_first, sample)
+        return h, z
 
-    @torch.no_grad()
-    def imagine(self, start_h: torch.Tensor, start_z: torch.Tensor, policy_fn: PolicyFn,
-                horizon: int, policy_input: Literal["obs", "features"] = "obs") -> dict[str, torch.Tensor]:
-        """Roll the prior forward `horizon` steps from (h, z) (B, N, H), (B, N, Z) under `policy_fn`.
+    def imagine(self, start_h: torch.Tensor, start_z: torch.Tensor, policy_fn: PolicyFn | None, horizon: int,
+                policy_input: Literal["obs", "features"] = "obs", actions: torch.Tensor | None = None,
+                sample: bool = True) -> dict[str, torch.Tensor]:
+        """The one open-loop rollout of the prior, `horizon` steps from (h, z) (B, N, H), (B, N, Z).
 
-        Step j: the policy sees decoded obs_j (GAWM's CTDE actor) or, with policy_input="features", the model
-        state [h_j, z_j] (B, N, H+Z) (MAMBA/MAG's actor), and predicted avail_j, picks a_j; then h_{j+1}, z^_{j+1} ~ prior,
-        and reward_j / discount_j are read at j+1 (earned by a_j). Returns obs (k+1,B,N,O), avail (k+1,B,N,A)
-        bool, actions (k,B,N) long, reward (k,B), discount (k,B) probabilities, h (k+1,B,N,H), z (k+1,B,N,Z),
-        and each agent's own reward/discount predictions reward_agents, discount_agents (k,B,N).
+        Actions come from `policy_fn` (imagination for policy learning) or, with policy_fn None, from the
+        fixed one-hot sequence `actions` (k, B, N, A) (MAG's multi-step loss and the GCI/GPE analysis feed the
+        real actions). Step j: the policy sees decoded obs_j (GAWM's CTDE actor) or, with
+        policy_input="features", the model state [h_j, z_j] (B, N, H+Z) (MAMBA/MAG's actor), and predicted
+        avail_j, and picks a_j; then h_{j+1}, z^_{j+1} ~ prior (its mode if not `sample`), and reward_j /
+        discount_j are read at j+1 (earned by a_j). Gradients flow through the straight-through samples
+        (callers that need none run it under torch.no_grad()).
+
+        Returns obs (k+1,B,N,O), avail (k+1,B,N,A) bool, actions (k,B,N) long, reward (k,B), discount (k,B)
+        probabilities, h (k+1,B,N,H), z (k+1,B,N,Z), each agent's own reward/discount predictions
+        reward_agents, discount_agents (k,B,N), and the raw `heads` outputs of steps 1..k (avail_logits
+        (k,B,N,A), reward_raw and discount_logit (k,B,N); their obs is `obs[1:]`) for `prediction_nll`.
         """
         if horizon < 1:
             raise ValueError(f"imagination horizon must be >= 1, got {horizon}")
         if policy_input not in ("obs", "features"):
             raise ValueError(f"policy_input must be 'obs' or 'features', got {policy_input!r}")
+        if (policy_fn is None) == (actions is None):
+            raise ValueError("imagine takes either a policy_fn or a fixed action sequence, not both or neither")
+        if actions is not None and actions.shape[0] < horizon:
+            raise ValueError(f"{actions.shape[0]} fixed actions for a horizon of {horizon}")
         h, z = start_h, start_z
         dec = self.decode(h, z)
         hs, zs, obs, avail = [h], [z], [dec["obs"]], [dec["avail"]]
-        actions, rewards, discounts, rewards_i, discounts_i = [], [], [], [], []
-        for _ in range(horizon):
-            seen = obs[-1] if policy_input == "obs" else torch.cat([h, z], -1)
-            a = policy_fn(seen, avail[-1]).long()  # (B, N)
-            h = self.step_deter(h, z, F.one_hot(a, self.cfg.n_actions).to(h.dtype))
-            z = sample_straight_through(self.prior_head(h))
-            dec = self.decode(h, z)
-            for seq, val in ((actions, a), (hs, h), (zs, z), (obs, dec["obs"]), (avail, dec["avail"]),
-                             (rewards, dec["reward"]), (discounts, dec["discount"]),
-                             (rewards_i, dec["reward_agents"]), (discounts_i, dec["discount_agents"])):
+        steps: dict[str, list[torch.Tensor]] = {k: [] for k in ("actions", "reward", "discount", "reward_agents",
+                                                               "discount_agents", "avail_logits", "reward_raw",
+                                                               "discount_logit")}
+        for j in range(horizon):
+            if policy_fn is not None:
+                seen = obs[-1] if policy_input == "obs" else torch.cat([h, z], -1)
+                a = policy_fn(seen, avail[-1]).long()  # (B, N)
+                a_onehot = F.one_hot(a, self.cfg.n_actions).to(h.dtype)  # (B, N, A)
+            else:
+                a_onehot = actions[j].to(h.dtype)  # (B, N, A)
+                a = a_onehot.argmax(-1)
+            h = self.step_deter(h, z, a_onehot)
+            prior = self.prior_head(h)
+            z = sample_straight_through(prior) if sample else mode_onehot(prior)
+            raw = self.heads(h, z)
+            dec = self.decode_heads(raw)
+            for seq, val in ((hs, h), (zs, z), (obs, dec["obs"]), (avail, dec["avail"])):
                 seq.append(val)
-        return {"obs": torch.stack(obs), "avail": torch.stack(avail), "actions": torch.stack(actions),
-                "reward": torch.stack(rewards), "discount": torch.stack(discounts), "h": torch.stack(hs),
-                "z": torch.stack(zs), "reward_agents": torch.stack(rewards_i),
-                "discount_agents": torch.stack(discounts_i)}
+            for key, val in (("actions", a), ("reward", dec["reward"]), ("discount", dec["discount"]),
+                             ("reward_agents", dec["reward_agents"]), ("discount_agents", dec["discount_agents"]),
+                             ("avail_logits", raw["avail_logits"]), ("reward_raw", raw["reward_raw"]),
+                             ("discount_logit", raw["discount_logit"])):
+                steps[key].append(val)
+        return {"obs": torch.stack(obs), "avail": torch.stack(avail), "h": torch.stack(hs), "z": torch.stack(zs),
+                **{k: torch.stack(v) for k, v in steps.items()}}
 
 
 def predicted_avail(logits: torch.Tensor) -> torch.Tensor:

@@ -10,8 +10,8 @@ import pytest
 from gawm.cli import main
 from gawm.provenance import read_provenance, record_session, summarise
 from gawm.report.archive import archive_run, archived_runs, parse_time_log
+from tests.conftest import SMOKE
 
-CONFIGS = Path(__file__).parent.parent / "config" / "smoke"
 
 TIME_LOG = """\tCommand being timed: "gawm train --method mappo --map 3s_vs_3z --seed 1 --steps 800"
 \tUser time (seconds): 10.00
@@ -26,7 +26,7 @@ def run(tmp_path_factory) -> Path:
     """A finished, evaluated 400-step MAPPO run trained through the CLI (so provenance is recorded)."""
     out = tmp_path_factory.mktemp("runs") / "mappo"
     assert main(["train", "--method", "mappo", "--map", "3s_vs_3z", "--seed", "2", "--steps", "400", "--device",
-                 "cpu", "--config", str(CONFIGS / "mappo.yaml"), "--out", str(out), "--no-progress"]) == 0
+                 "cpu", "--config", str(SMOKE), "--out", str(out), "--no-progress"]) == 0
     assert main(["evaluate", "--run", str(out), "--episodes", "8", "--envs", "4", "--no-progress"]) == 0
     return out
 

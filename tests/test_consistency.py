@@ -13,9 +13,6 @@ from hypothesis import strategies as st
 
 from gawm.cli import main
 from gawm.consistency import AnalysisConfig, analyze_run, fit_state_probe, gci, gpe, load_analysis_config
-from gawm.train import RunSpec, train
-
-CONFIGS = Path(__file__).parent.parent / "config" / "smoke"
 
 
 @settings(max_examples=30, deadline=None)
@@ -91,14 +88,9 @@ def test_analysis_config_validation():
 
 
 @pytest.fixture(scope="module")
-def tiny_runs(tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("runs")
-    runs = {}
-    for method, cfg in (("gawm", "gawm"), ("mappo", "mappo")):
-        runs[method] = root / method
-        train(RunSpec(method, "3s_vs_3z", 1, 600, runs[method], device="cpu",
-                      config_path=CONFIGS / f"{cfg}.yaml"), progress=False)
-    return runs
+def tiny_runs(tiny_run) -> dict[str, Path]:
+    """400-step GAWM and MAPPO runs (the same ones test_evaluate uses)."""
+    return {m: tiny_run(m, 400) for m in ("gawm", "mappo")}
 
 
 def _small(**over) -> AnalysisConfig:
@@ -108,6 +100,7 @@ def _small(**over) -> AnalysisConfig:
     return cfg
 
 
+@pytest.mark.slow
 def test_analyze_run_end_to_end_is_finite_and_reproducible(tiny_runs):
     a = analyze_run(tiny_runs["gawm"], _small(), progress=False)
     b = analyze_run(tiny_runs["gawm"], _small(), progress=False)
@@ -117,7 +110,7 @@ def test_analyze_run_end_to_end_is_finite_and_reproducible(tiny_runs):
         assert np.isfinite(a[f"{k}_mean"]) and a[f"{k}_mean"] >= 0 and a[f"{k}_std"] >= 0
     # GAWM's pooled team heads: every agent predicts the same reward and discount
     assert a["gci_reward_mean"] == 0.0 and a["gci_discount_mean"] == 0.0
-    assert a["gpe_obs_mean"] > 0  # a 600-step model does not predict observations perfectly
+    assert a["gpe_obs_mean"] > 0  # a 400-step model does not predict observations perfectly
     pa = a["policy_agreement"]  # GAWM's actor reads observations: real vs decoded agreement is measured
     assert pa["decisions"] > 0 and 0 <= pa["agree_same_memory"] <= 1 and 0 <= pa["agree_own_memory"] <= 1
     assert pa["kl_same_memory"] >= -1e-6 and all("policy_agreement" in c for c in a["per_checkpoint"])
@@ -126,6 +119,7 @@ def test_analyze_run_end_to_end_is_finite_and_reproducible(tiny_runs):
     assert [c["gci_mean"] for c in a["per_checkpoint"]] == [c["gci_mean"] for c in b["per_checkpoint"]]
 
 
+@pytest.mark.slow
 def test_analyze_cli_writes_json_and_rejects_model_free_runs(tiny_runs, tmp_path, capsys):
     cfg = tmp_path / "analysis.yaml"
     cfg.write_text("pairs: 8\nburn_in: 2\nhorizon: 3\nepisodes_per_checkpoint: 2\nn_envs: 2\nprobe_ridge: 1.0\n"

@@ -10,23 +10,18 @@ import torch
 
 from gawm.cli import main
 from gawm.evaluate import evaluate_checkpoint
-from gawm.train import RunSpec, train
-
-CONFIGS = Path(__file__).parent.parent / "config" / "smoke"
 CONTRACT = {"method", "map", "seed", "checkpoint", "step", "episodes", "win_rate", "mean_return", "std_return",
             "mean_length", "wall_s"}
 
 
+# every test here evaluates a trained run
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> dict[str, Path]:
+def runs(tiny_run) -> dict[str, Path]:
     """A tiny GAWM run (world model + actor in its checkpoints) and a tiny MAPPO run, 400 real steps each."""
-    root = tmp_path_factory.mktemp("runs")
-    out = {}
-    for method in ("gawm", "mappo"):
-        out[method] = root / method
-        train(RunSpec(method, "3s_vs_3z", 1, 400, out[method], device="cpu", config_path=CONFIGS / f"{method}.yaml"),
-              progress=False)
-    return out
+    return {m: tiny_run(m, 400) for m in ("gawm", "mappo")}
 
 
 def _without_time(res: dict) -> dict:

@@ -6,15 +6,12 @@ import numpy as np
 import torch
 
 from gawm.collector import Collector
-from gawm.envs import make_vec_env
-from gawm.methods import build_method, load_method_config
-from tests.test_train import TINY_GAWM
+from tests.conftest import real_method, smoke_config
 
 
-def _method(name: str, seed: int = 0, map_name: str = "3s_vs_3z"):
-    cfg = load_method_config(name, map_name, TINY_GAWM)
-    env = make_vec_env(map_name, 2, seed=seed)
-    return build_method(name, cfg, dict(env.env_info), torch.device("cpu"), seed), env, cfg
+def _method(name: str, seed: int = 0):
+    cfg = smoke_config(name)
+    return *real_method(name, seed, cfg=cfg), cfg
 
 
 def _fill(method, env, steps: int = 400):

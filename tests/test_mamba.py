@@ -3,7 +3,6 @@ multi-step loss, checkpoint round trips, and the GCI/GPE analysis on a tiny MAMB
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,27 +10,24 @@ import torch
 
 from baselines.mag.method import multi_step_loss
 from gawm.collector import Collector
+from baselines.mamba.method import MAMBAMethod
 from gawm.config import ConfigError
 from gawm.consistency import analyze_run, load_analysis_config
-from gawm.envs import make_vec_env
-from gawm.methods import build_method, load_method_config
+from gawm.gawm_method import GAWMMethod
+from gawm.imagination_method import ImaginationMethod
+from gawm.methods import build_method
 from gawm.nets import bernoulli_nll, gaussian_nll, mode_onehot, symlog
-from gawm.train import RunSpec, train
+from tests.conftest import fake_method as _fake
+from tests.conftest import real_method as _real
+from tests.conftest import smoke_config
 from tests.test_world_model import make_batch
 
-SMOKE = Path(__file__).parent.parent / "config" / "smoke"
 
-
-def _fake(name: str, n: int, o: int, a: int, seed: int = 0):
-    cfg = load_method_config(name, "3s_vs_3z", SMOKE / f"{name}.yaml")
-    info = {"n_agents": n, "obs_shape": o, "n_actions": a, "state_shape": 11, "episode_limit": 50}
-    return build_method(name, cfg, info, torch.device("cpu"), seed)
-
-
-def _real(name: str, seed: int = 0):
-    cfg = load_method_config(name, "3s_vs_3z", SMOKE / f"{name}.yaml")
-    env = make_vec_env("3s_vs_3z", 2, seed=seed)
-    return build_method(name, cfg, dict(env.env_info), torch.device("cpu"), seed), env
+def test_baselines_share_the_neutral_loop_not_gawms_class():
+    from baselines.mag.method import MAGMethod
+    for cls in (MAMBAMethod, MAGMethod, GAWMMethod):
+        assert issubclass(cls, ImaginationMethod)
+    assert not issubclass(MAMBAMethod, GAWMMethod) and not issubclass(MAGMethod, GAWMMethod)
 
 
 def _inputs(B: int, n: int, o: int, a: int, seed: int):
@@ -103,7 +99,7 @@ def test_reset_zeroes_the_hidden_state_and_deterministic_acting_is_deterministic
 
 
 def test_mamba_rejects_obs_fusion():
-    cfg = load_method_config("mamba", "3s_vs_3z", SMOKE / "mamba.yaml")
+    cfg = smoke_config("mamba")
     cfg["world_model"].update(obs_fusion=True, obs_fusion_layers=1)
     info = {"n_agents": 2, "obs_shape": 5, "n_actions": 4, "state_shape": 3, "episode_limit": 10}
     with pytest.raises(ConfigError, match="obs_fusion"):
@@ -173,10 +169,9 @@ def test_update_and_checkpoint_round_trip_same_action_and_loss(name):
     assert len(clone.real) == len(method.real) and len(clone.pseudo) == len(method.pseudo)
 
 
-def test_gci_gpe_analysis_runs_on_a_tiny_mamba_run(tmp_path):
-    run = tmp_path / "mamba"
-    train(RunSpec("mamba", "3s_vs_3z", 1, 400, run, device="cpu", config_path=SMOKE / "mamba.yaml"),
-          progress=False)
+@pytest.mark.slow
+def test_gci_gpe_analysis_runs_on_a_tiny_mamba_run(tiny_run):
+    run = tiny_run("mamba", 400)
     cfg = load_analysis_config(pairs=6, horizon=3, burn_in=2, episodes_per_checkpoint=2, n_envs=2)
     res = analyze_run(run, cfg, progress=False)
     assert res["method"] == "mamba" and res["pairs"] == 6
@@ -186,10 +181,9 @@ def test_gci_gpe_analysis_runs_on_a_tiny_mamba_run(tmp_path):
 
 
 def test_a_recurrent_actor_is_burnt_in_on_posterior_features():
-    cfg = load_method_config("mamba", "3s_vs_3z", SMOKE / "mamba.yaml")
+    cfg = smoke_config("mamba")
     cfg["policy"]["actor_rnn"] = True
-    env = make_vec_env("3s_vs_3z", 2, seed=0)
-    m = build_method("mamba", cfg, dict(env.env_info), torch.device("cpu"), 0)
+    m, env = _real("mamba", cfg=cfg)
     Collector(env, m).run(m, 300, m.observe_episode)
     metrics = m.update(np.random.default_rng(0))
     assert np.isfinite(metrics["policy_loss"])

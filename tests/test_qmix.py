@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,15 +11,13 @@ from hypothesis import strategies as st
 
 from baselines.qmix.method import QMIXMethod, td_targets
 from baselines.qmix.networks import QMixer
-from gawm.methods import load_method_config
 from gawm.train import RunSpec, train
-
-CONFIGS = Path(__file__).parent.parent / "config" / "smoke"
+from tests.conftest import SMOKE, smoke_config
 ENV_INFO = {"n_agents": 3, "n_actions": 9, "obs_shape": 36, "state_shape": 54, "episode_limit": 150}
 
 
 def _method(seed: int = 0) -> QMIXMethod:
-    cfg = load_method_config("qmix", "3s_vs_3z", CONFIGS / "qmix.yaml")
+    cfg = smoke_config("qmix")
     return QMIXMethod(cfg, ENV_INFO, torch.device("cpu"), seed)
 
 
@@ -93,9 +90,10 @@ def test_epsilon_anneals_linearly():
     assert m.epsilon() == pytest.approx(c.eps_finish, abs=1e-12)
 
 
+@pytest.mark.slow
 def test_tiny_run_learns_step_and_round_trips(tmp_path):
     out = tmp_path / "run"
-    summary = train(RunSpec("qmix", "3s_vs_3z", 2, 1600, out, device="cpu", config_path=CONFIGS / "qmix.yaml"),
+    summary = train(RunSpec("qmix", "3s_vs_3z", 2, 1600, out, device="cpu", config_path=SMOKE),
                     progress=False)
     assert summary["steps"] == 1600 and (out / "checkpoints" / "final.pt").exists()
     header = (out / "progress.csv").read_text().splitlines()[0].split(",")

@@ -20,8 +20,8 @@ from gawm.report.stats import (NOTE_FEW_SEEDS, NOTE_IDENTICAL, NOTE_ZERO_VAR, iq
                                stratified_bootstrap_ci, welch_p_value, welch_test)
 from gawm.report.tables import write_tables
 from gawm.train import RunSpec, train
+from tests.conftest import SMOKE
 
-CONFIGS = Path(__file__).parent.parent / "config" / "smoke"
 PUBLISHED = Path(__file__).parent.parent / "gawm" / "report" / "published"
 REGISTRY_NAME = {"GAWM": "gawm", "GAWM*": "gawm_star", "MAG": "mag", "MAMBA": "mamba", "MAPPO": "mappo",
                  "QMIX": "qmix"}
@@ -164,14 +164,14 @@ def test_tables_never_fill_ours_from_published(tmp_path):
 @pytest.fixture(scope="module")
 def tiny_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("res")
-    for method, cfg, map_name, seed in (("gawm", "gawm", "3s_vs_3z", 1), ("gawm", "gawm", "3s_vs_3z", 2),
-                                        ("gawm_star", "gawm", "3s_vs_3z", 1), ("mappo", "mappo", "3s_vs_3z", 1),
-                                        ("mappo", "mappo", "2s_vs_1sc", 1)):
+    for method, map_name, seed in (("gawm", "3s_vs_3z", 1), ("gawm", "3s_vs_3z", 2), ("gawm_star", "3s_vs_3z", 1),
+                                   ("mappo", "3s_vs_3z", 1), ("mappo", "2s_vs_1sc", 1)):
         train(RunSpec(method, map_name, seed, 800, root / "runs" / method / map_name / str(seed), device="cpu",
-                      config_path=CONFIGS / f"{cfg}.yaml"), progress=False)
+                      config_path=SMOKE), progress=False)
     return root
 
 
+@pytest.mark.slow
 def test_plots_render_from_runs(tiny_root, tmp_path, capsys):
     out = tmp_path / "figs"
     assert main(["plot", "--results", str(tiny_root), "--out", str(out)]) == 0

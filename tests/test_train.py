@@ -15,16 +15,12 @@ import pytest
 
 from gawm.cli import main as cli_main
 
-TINY = Path(__file__).parent.parent / "config" / "smoke" / "mappo.yaml"
-TINY_GAWM = Path(__file__).parent.parent / "config" / "smoke" / "gawm.yaml"
-SMOKE = Path(__file__).parent.parent / "config" / "smoke"
-CONFIGS = {"mappo": TINY, "gawm": TINY_GAWM, "qmix": SMOKE / "qmix.yaml", "mamba": SMOKE / "mamba.yaml",
-           "mag": SMOKE / "mag.yaml"}
+from tests.conftest import SMOKE
 
 
 def _train_cmd(out: Path, steps: int, method: str = "mappo") -> list[str]:
     return [sys.executable, "-m", "gawm.cli", "train", "--method", method, "--map", "3s_vs_3z", "--seed", "3",
-            "--steps", str(steps), "--out", str(out), "--config", str(CONFIGS[method]), "--no-progress",
+            "--steps", str(steps), "--out", str(out), "--config", str(SMOKE), "--no-progress",
             "--device", "cpu"]
 
 
@@ -33,6 +29,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method,steps", [("mappo", 2000), ("gawm", 1200), ("qmix", 2400), ("mamba", 1200),
                                           ("mag", 1200)])
 def test_kill_and_resume_gives_the_uninterrupted_logs(tmp_path, method, steps):
@@ -69,14 +66,14 @@ def test_bad_input_is_one_clear_error(tmp_path, capsys):
                      "--out", str(tmp_path / "a")]) == 2
     assert "unknown method 'nope'" in capsys.readouterr().err
     bad = tmp_path / "bad.yaml"
-    bad.write_text(TINY.read_text().replace("gamma: 0.99", "gama: 0.99"))
+    bad.write_text(SMOKE.read_text().replace("  ppo_epochs: 2\n", "  ppo_epochs: 2\n  gama: 0.99\n", 1))
     assert cli_main(["train", "--method", "mappo", "--map", "8m", "--seed", "0", "--steps", "10",
                      "--out", str(tmp_path / "b"), "--config", str(bad)]) == 2
     err = capsys.readouterr().err
-    assert "policy: unknown key(s) ['gama']" in err
+    assert "unknown key 'policy.gama'" in err
     out = tmp_path / "c"
     (out / "checkpoints").mkdir(parents=True)
     (out / "checkpoints" / "last.pt").write_bytes(b"not a checkpoint")
     assert cli_main(["train", "--method", "mappo", "--map", "8m", "--seed", "0", "--steps", "10",
-                     "--out", str(out), "--config", str(TINY), "--no-progress"]) == 2
+                     "--out", str(out), "--config", str(SMOKE), "--no-progress"]) == 2
     assert "unreadable" in capsys.readouterr().err

@@ -70,6 +70,7 @@ def test_unknown_map_in_a_budget_is_rejected(tmp_path):
     assert res.returncode != 0 and "'9m' is not one of" in res.stdout + res.stderr
 
 
+@pytest.mark.slow
 def test_smoke_budget_end_to_end_with_kill_and_resume(tmp_path):
     """CI's run of the whole pipeline: kill snakemake mid-training, re-run, check nothing is redone or lost."""
     cmd = SNAKEMAKE + ["--cores", "2", "all", "--config", "budget=smoke", "--quiet"]

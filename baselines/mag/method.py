@@ -30,7 +30,6 @@ import torch
 
 from baselines.mamba.method import MAMBAMethod
 from gawm.config import ConfigError, from_dict
-from gawm.nets import bernoulli_nll, gaussian_nll, mode_onehot, sample_straight_through, symlog
 from gawm.world_model import WorldModel
 
 
@@ -53,51 +52,53 @@ def multi_step_loss(wm: WorldModel, batch: dict[str, torch.Tensor], post: dict[s
     """L_k (see module docstring). batch: real sequences as for `WorldModel.loss` (B, T, ...); post:
     `wm.observe(batch)`. `sample=False` uses the prior's mode instead of straight-through samples (no gradient
     through z; for tests). Returns (scalar, metrics)."""
-    c = wm.cfg
     B, T = batch["obs"].shape[:2]
     if T < 2:
-        zero = post["h"].sum() * 0.0
-        return zero, {"multi_step_loss": 0.0, "multi_step_pairs": 0.0}
+        return post["h"].sum() * 0.0, {"multi_step_loss": 0.0, "multi_step_pairs": 0.0}
+    zero = post["h"].new_zeros(())
+    parts = {"obs": zero, "reward": zero, "discount": zero, "avail": zero}
+    total, count = zero, zero
     S = T - 1  # start rows t = 0 .. T-2 (row T-1 has no future row in the sequence)
-    h = post["h"][:, :S].flatten(0, 1)  # (B*S, N, H)
-    z = post["z"][:, :S].flatten(0, 1)
-    starts = torch.arange(S, device=h.device)
-    valid = torch.ones(B, S, dtype=torch.bool, device=h.device)
-    is_first = batch["is_first"].bool()
-    target_r = symlog(batch["reward"].float()) if c.reward_loss == "symlog_mse" else batch["reward"].float()
-    total = h.new_zeros(())
-    count = h.new_zeros(())
-    parts = {"obs": h.new_zeros(()), "reward": h.new_zeros(()), "discount": h.new_zeros(()),
-             "avail": h.new_zeros(())}
-    for j in range(1, k + 1):
-        rows = starts + j  # (S,) target rows
-        inside = rows <= T - 1
-        rows = rows.clamp(max=T - 1)
-        valid = valid & inside[None] & ~is_first[:, rows]  # (B, S): same episode, inside the window
-        if not valid.any():
-            break
-        a = batch["prev_action"][:, rows].float().flatten(0, 1)  # one-hot a_{t+j-1} (B*S, N, A)
-        h = wm.step_deter(h, z, a)
-        prior = wm.prior_logits(h)
-        z = sample_straight_through(prior) if sample else mode_onehot(prior)
-        pred = {key: v.reshape(B, S, *v.shape[1:]) for key, v in wm.heads(h, z).items()}
-        terms = {
-            "obs": gaussian_nll(pred["obs"], batch["obs"][:, rows].float()).mean(-1),  # (B, S)
-            "avail": bernoulli_nll(pred["avail_logits"], batch["avail"][:, rows]).sum(-1).mean(-1),
-            "reward": c.reward_weight * (0.5 * (pred["reward_raw"] - target_r[:, rows, None]).pow(2)).mean(-1),
-            "discount": bernoulli_nll(pred["discount_logit"], batch["discount"][:, rows, None].float().expand_as(
-                pred["discount_logit"])).mean(-1),
-        }
-        w = valid.to(h.dtype)
-        for key, v in terms.items():
-            parts[key] = parts[key] + (v * w).sum()
-            total = total + (v * w).sum()
-        count = count + w.sum()
+    valid = _valid_pairs(batch["is_first"].bool(), k)  # (B, k, S)
+    horizon = int(valid.any(-1).any(0).sum())  # steps with any valid pair (valid shrinks with j: a prefix)
+    if horizon > 0:
+        rows = _target_rows(T, horizon, valid.device).clamp(max=T - 1)  # (horizon, S); beyond T-1: invalid
+        actions = batch["prev_action"][:, rows].float()  # one-hot a_{t+j-1} (B, horizon, S, N, A)
+        roll = wm.imagine(post["h"][:, :S].flatten(0, 1), post["z"][:, :S].flatten(0, 1), None, horizon,
+                          actions=actions.transpose(0, 1).flatten(1, 2), sample=sample)  # starts (B*S, N, ...)
+        for j in range(1, horizon + 1):
+            r = rows[j - 1]
+            pred = {"obs": roll["obs"][j], **{key: roll[key][j - 1] for key in ("avail_logits", "reward_raw",
+                                                                               "discount_logit")}}
+            pred = {key: v.reshape(B, S, *v.shape[1:]) for key, v in pred.items()}
+            nll = wm.prediction_nll(pred, batch["obs"][:, r], batch["avail"][:, r], batch["reward"][:, r],
+                                    batch["discount"][:, r])  # each (B, S, N)
+            terms = {"obs": nll["obs"].mean(-1), "avail": nll["avail"].mean(-1),
+                     "reward": wm.cfg.reward_weight * nll["reward"].mean(-1), "discount": nll["discount"].mean(-1)}
+            w = valid[:, j - 1].to(zero.dtype)  # (B, S)
+            for key, v in terms.items():
+                parts[key] = parts[key] + (v * w).sum()
+                total = total + (v * w).sum()
+            count = count + w.sum()
     n = count.clamp(min=1.0)
     loss = total / n
     metrics = {"multi_step_loss": loss.item(), "multi_step_pairs": float(count.detach())}
     metrics.update({f"multi_step_{key}": float(v.detach() / n) for key, v in parts.items()})
     return loss, metrics
+
+
+def _target_rows(T: int, k: int, device: torch.device) -> torch.Tensor:
+    """Row t + j scored by step j = 1..k of the rollout from start row t = 0..T-2: (k, T-1) long."""
+    return torch.arange(T - 1, device=device)[None] + torch.arange(1, k + 1, device=device)[:, None]
+
+
+def _valid_pairs(is_first: torch.Tensor, k: int) -> torch.Tensor:
+    """Which (start t, step j) pairs are scored: target row t + j inside the window and no episode start in
+    rows t+1 .. t+j. is_first (B, T) bool, T >= 2 -> (B, k, T-1) bool, j = 1..k along dim 1."""
+    T = is_first.shape[1]
+    rows = _target_rows(T, k, is_first.device)  # (k, S)
+    ok = (rows <= T - 1)[None] & ~is_first[:, rows.clamp(max=T - 1)]  # (B, k, S)
+    return ok.to(torch.uint8).cumprod(1).bool()  # once a pair is invalid, it stays so for larger j
 
 
 class MAGMethod(MAMBAMethod):

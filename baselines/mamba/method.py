@@ -1,4 +1,4 @@
-"""MAMBA (Egorov & Shpilman, AAMAS 2022) on the shared GAWM machinery.
+"""MAMBA (Egorov & Shpilman, AAMAS 2022) on the shared world-model loop (gawm.imagination_method).
 
 What MAMBA is here (config/methods/mamba.yaml):
 
@@ -16,11 +16,12 @@ What MAMBA is here (config/methods/mamba.yaml):
 - Critic: an MLP on the concatenated features of all agents (plus agent id), one value per agent.
   Simplification: MAMBA's critic is an attention network over the agents' features; ours is the joint-input
   MLP critic of gawm.policy (the same one GAWM uses on joint reconstructed observations).
-- Training: GAWM's Algorithm-1 loop (gawm.gawm_method.GAWMMethod): E_M world-model updates on real
+- Training: the shared loop (gawm.imagination_method.ImaginationMethod): E_M world-model updates on real
   sequences, imagination of `horizon` steps from posterior states of fresh real sequences with the actor on
   imagined features, then PPO (gawm.policy.ppo_update: GAE, value normalisation, Huber value loss) on the
   imagined rollouts, each step weighted by the predicted probability that the episode is still running.
-  MAMBA's own learner uses lambda-returns, an MSE value loss and entropy annealing; see README "MAMBA and MAG".
+  MAMBA's own learner uses lambda-returns, an MSE value loss and entropy annealing; see docs/methods.md,
+  "MAMBA and MAG".
 """
 
 from __future__ import annotations
@@ -32,12 +33,12 @@ import torch
 import torch.nn.functional as F
 
 from gawm.config import ConfigError
-from gawm.gawm_method import GAWMMethod
+from gawm.imagination_method import ImaginationMethod
 
 Hidden = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]  # wm h, wm z, prev action, actor h
 
 
-class MAMBAMethod(GAWMMethod):
+class MAMBAMethod(ImaginationMethod):
     policy_input = "features"  # the actor reads [h_i, z_i], in imagination and (via act) at execution
 
     def __init__(self, cfg: dict[str, Any], env_info: dict[str, int], device: torch.device, seed: int):

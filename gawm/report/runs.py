@@ -11,12 +11,15 @@ from pathlib import Path
 
 import pandas as pd
 
-# registry name -> the name the paper's tables and figures use
-DISPLAY = {"gawm": "GAWM", "gawm_star": "GAWM*", "mag": "MAG", "mamba": "MAMBA", "mappo": "MAPPO", "qmix": "QMIX"}
-METHOD_ORDER = list(DISPLAY.values())
+from gawm.envs import MAP_NAMES
+from gawm.registry import DISPLAY, METHOD_ORDER  # registry name -> display name; table/figure order
+from gawm.runs import read_run_json
+
+__all__ = ["DISPLAY", "METHOD_ORDER", "MAP_ORDER", "run_dirs", "load_run_results", "load_curves", "load_published", "PUBLISHED_DIR"]
+
+MAP_ORDER = list(MAP_NAMES)  # the paper's order (Table 1), as gawm.envs.maps lists them
 # the paper's Tables 1-3 as CSV, shipped with the package so `gawm table` works from any directory
 PUBLISHED_DIR = Path(__file__).resolve().parent / "published"
-MAP_ORDER = ["2s_vs_1sc", "3s_vs_3z", "2s3z", "3s_vs_4z", "3s_vs_5z", "1c3s5z", "8m", "corridor"]
 
 
 def run_dirs(root: Path) -> list[Path]:
@@ -33,14 +36,7 @@ def _ident(run: Path) -> dict:
 
 def _read_json(path: Path, keys: tuple[str, ...]) -> dict:
     """A per-run JSON output with the keys the tables need; a broken one stops the table with its name."""
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc}); re-run the command that writes it") from exc
-    missing = [k for k in keys if not isinstance(data, dict) or k not in data]
-    if missing:
-        raise ValueError(f"{path} lacks {', '.join(missing)}")
-    return data
+    return read_run_json(path, keys, "; re-run the command that writes it")
 
 
 def load_run_results(root: Path) -> pd.DataFrame:

@@ -1,0 +1,77 @@
+"""The method registry and method configs: every registered method resolves and builds, overlays are
+strict, the smoke overlay shrinks every method, and configs saved under the old block name still load."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from gawm.config import ConfigError
+from gawm.method_config import CONFIG_DIR, load_method_config
+from gawm.registry import DISPLAY, METHOD_ORDER, REGISTRY, WORLD_MODEL_METHODS, get_spec
+from gawm.runs import read_run_config
+from tests.conftest import SMOKE, fake_method, smoke_config
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_every_registered_method_resolves_and_builds(name):
+    spec = get_spec(name)
+    assert (CONFIG_DIR / f"{spec.config}.yaml").is_file()
+    full, small = load_method_config(name, "3s_vs_3z"), smoke_config(name)
+    assert set(full) == set(small) and "base" not in full
+    method = fake_method(name, 3, 20, 9)
+    assert ("imagination" in full) == spec.world_model == hasattr(method, "world_model")
+    assert isinstance(spec.load_class(), type)
+
+
+def test_derived_views_follow_the_registry_order():
+    assert METHOD_ORDER == [DISPLAY[n] for n in REGISTRY]
+    assert set(WORLD_MODEL_METHODS) == {n for n, s in REGISTRY.items() if s.world_model}
+    with pytest.raises(ValueError, match="unknown method 'nope'"):
+        get_spec("nope")
+
+
+def test_overlays_inherit_and_change_only_what_they_list():
+    gawm, star = load_method_config("gawm", "8m"), load_method_config("gawm_star", "8m")
+    assert star["world_model"].pop("obs_fusion") is False and gawm["world_model"].pop("obs_fusion") is True
+    assert gawm == star
+    mamba, mag = load_method_config("mamba", "8m"), load_method_config("mag", "8m")
+    assert mag.pop("mag") and mag == mamba
+
+
+def test_smoke_overlay_skips_blocks_a_method_lacks_and_rejects_typos(tmp_path):
+    assert "imagination" not in smoke_config("mappo") and smoke_config("mappo")["policy"]["actor_hidden"] == [16]
+    assert smoke_config("mag")["policy"]["actor_hidden"] == [16, 16]  # mamba's entry reaches MAG too
+    bad = tmp_path / "bad.yaml"
+    for text, message in (("policy: {gama: 0.9}\n", "unknown key 'policy.gama'"),
+                          ("polcy: {gamma: 0.9}\n", "unknown block(s) ['polcy']"),
+                          ("base: gawm\n", "names no base"),
+                          ("methods: {nope: {}}\n", "unknown config(s) ['nope']")):
+        bad.write_text(text)
+        with pytest.raises(ConfigError) as err:
+            load_method_config("mappo", "3s_vs_3z", bad)
+        assert message in str(err.value)
+
+
+def test_per_map_overrides_apply_to_their_map_only(tmp_path):
+    over = tmp_path / "over.yaml"
+    over.write_text(yaml.safe_dump({"maps": {"8m": {"runner": {"n_envs": 3}}}}))
+    assert load_method_config("qmix", "8m", over)["runner"]["n_envs"] == 3
+    assert load_method_config("qmix", "2s3z", over)["runner"]["n_envs"] == load_method_config("qmix", "2s3z")[
+        "runner"]["n_envs"]
+
+
+def test_a_run_saved_with_the_old_gawm_block_still_loads(tmp_path):
+    cfg = smoke_config("mamba")
+    cfg["gawm"] = cfg.pop("imagination")  # how config.json looked before the block was renamed
+    (tmp_path / "config.json").write_text(json.dumps({"method": "mamba", "map": "3s_vs_3z", "seed": 1, "config": cfg,
+                                                      "env_info": {"n_agents": 3}}))
+    run = read_run_config(tmp_path)
+    assert "gawm" not in run["config"] and run["config"]["imagination"] == smoke_config("mamba")["imagination"]
+
+
+def test_smoke_overlay_is_the_one_the_workflow_uses():
+    budgets = yaml.safe_load((SMOKE.parent.parent / "config.yaml").read_text())["budgets"]
+    assert budgets["smoke"]["method_overlay"] == str(SMOKE.relative_to(SMOKE.parent.parent.parent))
