@@ -215,3 +215,39 @@ def test_broken_run_outputs_stop_the_table_with_one_line(tmp_path, capsys):
     (run / "evaluation.json").write_text(json.dumps({"win_rate": 0.5, "episodes": 10}))
     assert main(["table", "--results", str(tmp_path), "--out", str(tmp_path / "t")]) == 2
     assert "evaluation.json lacks step" in capsys.readouterr().err
+
+
+def _all_zero_root(root: Path, methods: list[str], maps: list[str], seeds: list[int]) -> Path:
+    """Runs whose every evaluation is 0% wins (as on 2s_vs_1sc, which no method wins here)."""
+    for method in methods:
+        for map_name in maps:
+            for seed in seeds:
+                run = root / "runs" / method / map_name / str(seed)
+                run.mkdir(parents=True)
+                (run / "config.json").write_text(json.dumps({"config": {}}))
+                pd.DataFrame({"step": [0, 500, 1000, 1500, 2000], "win_rate": 0.0, "mean_return": 1.0,
+                              "mean_length": 100.0, "episodes": 100}).to_csv(run / "eval.csv", index=False)
+    return root
+
+
+def test_coinciding_win_rate_curves_stay_distinguishable(tmp_path, monkeypatch):
+    import gawm.report.plots as plots
+
+    root = _all_zero_root(tmp_path / "zero", list(REGISTRY_NAME.values()), ["2s_vs_1sc", "3s_vs_3z"], [1, 2])
+    figs = {}
+    real_save = plots._save
+    monkeypatch.setattr(plots, "_save", lambda fig, out, stem: figs.setdefault(stem, fig) and real_save(fig, out, stem))
+    written = write_figures(root, tmp_path / "figs")
+    assert written["fig3_win_rate"][0].exists() and written["fig5_gawm_vs_gawm_star"][0].exists()
+    for stem, n in (("fig3_win_rate", 6), ("fig5_gawm_vs_gawm_star", 2)):
+        fig = figs[stem]
+        assert "so equal curves stay visible" in fig._suptitle.get_text()
+        for ax in fig.axes:
+            if not ax.get_visible():
+                continue
+            lines = ax.get_lines()
+            assert len(lines) == n
+            levels = sorted(float(np.unique(line.get_ydata())[0]) for line in lines)  # each line flat at 0% + shift
+            assert all(np.ptp(line.get_ydata()) == 0 for line in lines)
+            assert min(np.diff(levels)) >= 0.5 and max(abs(v) for v in levels) <= 3  # apart, yet near 0%
+            assert len({line.get_marker() for line in lines}) == n  # one marker shape per method

@@ -7,6 +7,10 @@ Fig. 4: world-model loss (Eq. 3) vs world-model gradient steps, GAWM vs GAWM*, o
         number of updates done so far (the paper's "epochs of the world model"; the label says what one is).
 Fig. 5: GAWM vs GAWM* win rate vs real steps (the ablation), one panel per map.
 Seeds are aligned on the union of their x values by linear interpolation inside each seed's own range.
+Curves that coincide (e.g. every method at 0% wins) stay distinguishable: each method has its own line style
+and marker shape, markers are staggered along x, and in the win-rate figures each method's mean line is
+shifted vertically by a small constant (WIN_OFFSET_PP per method, centred on zero; bands are not shifted), which
+the figure's subtitle states.
 Layout: 7 in wide (a two-column page's text width; 3.5 in for one panel), 7-9 pt text, one legend per
 figure, so the figures read at print size without scaling. Each method keeps its colour in every figure.
 """
@@ -30,7 +34,9 @@ COLOURS = {"GAWM": "#d62728", "GAWM*": "#ff7f0e", "MAG": "#2ca02c", "MAMBA": "#1
 # line styles too, so curves that coincide (e.g. several methods at 0% wins) stay visible, also in grey print
 STYLES = {"GAWM": "-", "GAWM*": (0, (4, 1.5)), "MAG": (0, (5, 1.5, 1, 1.5)), "MAMBA": (0, (1.5, 1.2)),
           "MAPPO": (0, (3, 1, 1, 1, 1, 1)), "QMIX": (0, (6, 2))}
+MARKERS = {"GAWM": "o", "GAWM*": "s", "MAG": "^", "MAMBA": "v", "MAPPO": "D", "QMIX": "X"}
 LEGEND = {"GAWM*": "GAWM* (no obs-fusion)"}
+WIN_OFFSET_PP = 0.8  # vertical shift between neighbouring methods' win-rate lines, percentage points
 PAGE_WIDTH_IN = 7.0  # text width of a two-column paper page
 FONT = {"font.size": 7, "axes.titlesize": 8, "axes.labelsize": 7, "xtick.labelsize": 6.5, "ytick.labelsize": 6.5,
         "legend.fontsize": 7, "figure.titlesize": 8.5, "figure.labelsize": 7}
@@ -50,8 +56,11 @@ def _band(curves: pd.DataFrame, x: str) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def _panels(df: pd.DataFrame, methods: list[str], x: str, xlabel: str, ylabel: str, title: str,
-            scale: float = 1.0, ylim: tuple[float, float] | None = None):
-    """One panel per map (4 per row), every method's seed mean and min-max band, one legend below."""
+            scale: float = 1.0, ylim: tuple[float, float] | None = None, offset: float = 0.0):
+    """One panel per map (4 per row), every method's seed mean and min-max band, one legend below.
+
+    `offset` (plotted units, percentage points in the win-rate figures) shifts method k's mean line by (k - (K-1)/2) * offset, K = len(methods), so lines
+    that coincide stay visible; the subtitle says so whenever it is non-zero."""
     maps = [m for m in MAP_ORDER if m in set(df["map"])] + sorted(set(df["map"]) - set(MAP_ORDER))
     cols = min(4, len(maps))
     rows = int(np.ceil(len(maps) / cols))
@@ -74,7 +83,11 @@ def _panels(df: pd.DataFrame, methods: list[str], x: str, xlabel: str, ylabel: s
                 if g.empty:
                     continue
                 grid, mean, lo, hi = _band(g, x)
-                (line,) = ax.plot(grid, mean * scale, color=COLOURS.get(method), ls=STYLES.get(method, "-"), lw=1.2)
+                k = methods.index(method)
+                shift = (k - (len(methods) - 1) / 2) * offset
+                (line,) = ax.plot(grid, mean * scale + shift, color=COLOURS.get(method), ls=STYLES.get(method, "-"),
+                                  lw=1.2, marker=MARKERS.get(method, "o"), ms=3, mew=0.6, mfc="none",
+                                  markevery=(0.03 * k, 0.2))  # staggered: marker k starts 3k% along the axes
                 ax.fill_between(grid, lo * scale, hi * scale, color=COLOURS.get(method), alpha=0.18, lw=0)
                 handles.setdefault(method, line)
                 counts.append(f"{method} {g['seed'].nunique()}")
@@ -86,6 +99,9 @@ def _panels(df: pd.DataFrame, methods: list[str], x: str, xlabel: str, ylabel: s
             ax.grid(alpha=0.3, lw=0.5)
         n = int(seeds.max())
         sub = f"mean over {'%d seed%s' % (n, 's' * (n > 1)) if uniform else 'seeds'}, band = min-max"
+        if offset and len(methods) > 1:
+            span = (len(methods) - 1) / 2 * offset
+            sub += f"; lines shifted {offset:g} pp apart (within \u00b1{span:g} pp) so equal curves stay visible"
         fig.suptitle(f"{title} -- {sub}" if cols > 1 else
                      "\n".join(textwrap.fill(t, int(13 * width), break_on_hyphens=False) for t in (title, sub)))
         fig.tight_layout(rect=(0, bottom / height, 1, 1))
@@ -124,7 +140,7 @@ def write_figures(root: Path, out: Path) -> dict[str, list[Path]]:
         fig = _panels(wins, [m for m in METHOD_ORDER if m in set(wins["method"])] +
                       sorted(set(wins["method"]) - set(METHOD_ORDER)), "step_k",
                       "real env. steps (thousands)", "test win rate (%)",
-                      "Fig. 3: win rate vs real steps", scale=100.0, ylim=(-3, 103))
+                      "Fig. 3: win rate vs real steps", scale=100.0, ylim=(-3, 103), offset=WIN_OFFSET_PP)
         written["fig3_win_rate"] = _save(fig, out, "fig3_win_rate")
     else:
         skipped.append(f"fig3_win_rate (no run with an eval.csv under {Path(root) / 'runs'})")
@@ -139,7 +155,8 @@ def write_figures(root: Path, out: Path) -> dict[str, list[Path]]:
     ab = wins[wins["method"].isin(["GAWM", "GAWM*"])]
     if len(ab):
         fig = _panels(ab, ["GAWM", "GAWM*"], "step_k", "real env. steps (thousands)", "test win rate (%)",
-                      "Fig. 5: GAWM vs GAWM* (obs-fusion ablation)", scale=100.0, ylim=(-3, 103))
+                      "Fig. 5: GAWM vs GAWM* (obs-fusion ablation)", scale=100.0, ylim=(-3, 103),
+                      offset=WIN_OFFSET_PP)
         written["fig5_gawm_vs_gawm_star"] = _save(fig, out, "fig5_gawm_vs_gawm_star")
     else:
         skipped.append(f"fig5_gawm_vs_gawm_star (no GAWM/GAWM* run with an eval.csv under {Path(root) / 'runs'})")
