@@ -101,6 +101,8 @@ def test_seed_render_save_replay_and_unchanged_episodes_for_a_seed():
     oa, sa = a.reset()
     ob, sb = b.reset()
     assert np.array_equal(sa, sb) and all(np.array_equal(x, y) for x, y in zip(oa, ob))
+    c = StarCraft2Env("3s_vs_3z", seed=1)
+    assert c.seed(7) == 7 and np.array_equal(c.reset()[1], sa)  # EPyMARL's wrapper re-seeds through seed(n)
     with pytest.raises(NotImplementedError, match="renderer"):
         a.render()
     with pytest.warns(UserWarning, match="no StarCraft II replays"):

@@ -13,7 +13,7 @@ conventions exactly where they are observable by such code:
 * `info` holds `battle_won`, `dead_allies` and `dead_enemies` after every step;
 * `get_stats()`: battles_won, battles_game, battles_draw (= timeouts, as SMAC counts them), win_rate,
   timeouts, restarts (always 0: the simulator never restarts a game);
-* `seed()` returns the constructor's seed, `save_replay()` warns (no replays exist), `render()` raises
+* `seed()` returns the constructor's seed (`seed(n)` re-seeds, for EPyMARL's wrapper), `save_replay()` warns (no replays exist), `render()` raises
   NotImplementedError with one line;
 * the feature flags that only append or drop whole blocks (obs_instead_of_state, obs_timestep_number,
   state_last_action, state_timestep_number) and the reward flags that only rescale (reward_sparse,
@@ -243,8 +243,13 @@ class StarCraft2Env:
                 "timeouts": self.timeouts, "restarts": self.force_restarts}
 
     # ------------------------------------------------------------------ SC2-only features
-    def seed(self) -> int | None:
-        """The seed given to the constructor, as SMAC returns it."""
+    def seed(self, seed: int | None = None) -> int | None:
+        """SMAC: the seed given to the constructor. Extension: `seed(n)` (EPyMARL's SMACWrapper passes one)
+        re-seeds the simulator, so the next reset() starts the battle sequence of seed n; returns the seed."""
+        if seed is not None:
+            self._seed = seed
+            self._vec = VecSimEnv(self.map_name, 1, seed)
+            self._started = False
         return self._seed
 
     def save_replay(self) -> None:
