@@ -13,8 +13,8 @@ conventions exactly where they are observable by such code:
 * `info` holds `battle_won`, `dead_allies` and `dead_enemies` after every step;
 * `get_stats()`: battles_won, battles_game, battles_draw (= timeouts, as SMAC counts them), win_rate,
   timeouts, restarts (always 0: the simulator never restarts a game);
-* `seed()` returns the constructor's seed (`seed(n)` re-seeds, for EPyMARL's wrapper), `save_replay()` warns (no replays exist), `render()` raises
-  NotImplementedError with one line;
+* `seed()` returns the constructor's seed (`seed(n)` re-seeds, for EPyMARL's wrapper), `save_replay()` warns
+  (no replays exist), `render()` raises NotImplementedError with one line;
 * the feature flags that only append or drop whole blocks (obs_instead_of_state, obs_timestep_number,
   state_last_action, state_timestep_number) and the reward flags that only rescale (reward_sparse,
   reward_scale, reward_scale_rate) are honoured by transforming the simulator's SMAC-default vectors.
