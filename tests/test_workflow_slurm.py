@@ -82,3 +82,24 @@ def test_profile_flag_and_config_overrides_keep_the_gpu(tmp_path):
     jobs = _dry_run_jobs(tmp_path, "--profile", str(PROFILE), "all", "--config", "budget=quick")
     assert sum(j["rule"] == "train" for j in jobs) == 6 * 2 * 2
     _check(jobs, "quick")
+
+
+def test_per_map_memory_from_the_workflow_config(tmp_path):
+    """Measured per-map peaks slot into config `mem_mb:` and reach sbatch without touching the rules."""
+    override = tmp_path / "mem.yaml"
+    override.write_text("mem_mb:\n  train: {default: 4000, corridor: 12000}\n  analyze: {default: 4000, 8m: 6000}\n")
+    jobs = _dry_run_jobs(tmp_path, "--workflow-profile", str(PROFILE), "all", "--configfile",
+                         str(REPO / "config" / "config.yaml"), str(override))
+    mem = {(j["rule"], j["wildcards"].get("map")): int(j["resources"]["mem_mb"]) for j in jobs if j["rule"] != "all"}
+    assert mem[("train", "corridor")] == 12000 and mem[("train", "8m")] == 4000
+    assert mem[("analyze", "8m")] == 6000 and mem[("analyze", "corridor")] == 4000
+    assert mem[("evaluate", "corridor")] == CONFIG["mem_mb"]["evaluate"]["default"]
+
+
+def test_memory_for_an_unknown_map_is_rejected(tmp_path):
+    override = tmp_path / "mem.yaml"
+    override.write_text("mem_mb:\n  train: {default: 4000, 9m: 8000}\n")
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "workflow" / "Snakefile"), "-n", "all",
+           "--configfile", str(REPO / "config" / "config.yaml"), str(override)]
+    res = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
+    assert res.returncode != 0 and "9m" in res.stdout + res.stderr
