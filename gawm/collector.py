@@ -48,6 +48,16 @@ class Collector:
         self.partial = [Episode() for _ in range(self.B)]
         self.returns = np.zeros(self.B)
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickling (resume): envs that could not be saved mid-episode (StarCraft II games, see
+        SerialVecEnv) come back with new episodes, so the partial episodes recorded before the save are dropped."""
+        self.__dict__.update(state)
+        if getattr(self.env, "episodes_restarted", False):
+            self.partial = [Episode() for _ in range(self.B)]
+            self.fresh[:] = True
+            self.returns[:] = 0.0
+            self.env.episodes_restarted = False
+
     def run(self, method: ActingMethod, n_steps: int,
             on_episode: Callable[[dict[str, Any]], None]) -> tuple[int, list[EpisodeStats]]:
         env, done_stats, steps = self.env, [], 0

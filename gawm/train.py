@@ -31,6 +31,7 @@ from gawm.config import ConfigError, from_dict
 from gawm.envs import make_vec_env
 from gawm.io import CsvLog, atomic_torch_save, atomic_write_json
 from gawm.methods import build_method, load_method_config
+from gawm.tb_log import TensorBoardLog
 
 CHECKPOINT_VERSION = 1
 
@@ -48,9 +49,12 @@ class RunnerConfig:
     snapshot_every: int  # real steps between kept snapshots (for GCI/GPE)
     checkpoint_every: int  # real steps between resumable checkpoints
     torch_threads: int
+    tensorboard: bool = False  # also write TensorBoard event files (run_dir/tensorboard/), see gawm.tb_log
 
     def validate(self) -> None:
         for f in dataclasses.fields(self):
+            if f.name == "tensorboard":
+                continue
             if getattr(self, f.name) < 0 or (f.name not in ("warmup_steps",) and getattr(self, f.name) == 0):
                 raise ConfigError(f"runner.{f.name} must be positive, got {getattr(self, f.name)}")
 
@@ -98,15 +102,29 @@ def train(spec: RunSpec, progress: bool = True, stop_after_iterations: int | Non
              "next_checkpoint": runner.checkpoint_every, "wall_s": 0.0,
              "recent": []}  # (won, return) of the last 100 training episodes
     last = ckpt_dir / "last.pt"
-    if last.exists():
+    resumed = last.exists()
+    if resumed:
         collector = _resume(last, spec, method, state, rng)
         prog.truncate_after(state["step"])
-        evals.truncate_after(state["step"])
+        # an evaluation due at the checkpoint's step runs after the checkpoint was written: the resumed run
+        # redoes it, so a row the killed run logged for it would appear twice
+        evals.truncate_after(state["step"] if state["next_eval"] > state["step"] else state["step"] - 1)
     else:
         collector = Collector(env, method)
         atomic_write_json(out / "config.json", {"method": spec.method, "map": spec.map_name, "seed": spec.seed,
                                                 "steps": spec.steps, "backend": spec.backend, "config": raw_cfg,
                                                 "env_info": env_info})
+
+    tb = None
+    if runner.tensorboard:  # the same columns as the CSVs; a resume hides later events and re-logs the kept rows
+        tb = TensorBoardLog(out / "tensorboard", state["step"] if resumed else None)
+        if resumed:
+            tb.replay({"progress": prog.rows(), "eval": evals.rows()}, state["step"])
+
+    def log(csv_log: CsvLog, name: str, row: dict[str, Any]) -> None:
+        csv_log.append(row)
+        if tb is not None:
+            tb.append(name, {k: row[k] for k in csv_log.fields if k in row})
 
     def evaluate() -> dict[str, float]:
         # a fresh env seeded by (seed, step): evaluations are reproducible, with or without a resume
@@ -124,7 +142,7 @@ def train(spec: RunSpec, progress: bool = True, stop_after_iterations: int | Non
     while state["step"] < spec.steps:
         if state["step"] >= state["next_eval"]:
             res = evaluate()
-            evals.append({"step": state["step"], **res})
+            log(evals, "eval", {"step": state["step"], **res})
             state["next_eval"] += runner.eval_every
             bar.set_postfix_str(f"eval win {res['win_rate']:.2f}")
         n = min(runner.train_every, spec.steps - state["step"])
@@ -138,10 +156,11 @@ def train(spec: RunSpec, progress: bool = True, stop_after_iterations: int | Non
             metrics = method.update(rng)
         state["iteration"] += 1
         state["wall_s"] = time.perf_counter() - t_start
-        prog.append({"step": state["step"], "episodes": state["episodes"], "iteration": state["iteration"],
-                     "train_win_rate": float(np.mean([w for w, _ in recent])) if recent else float("nan"),
-                     "train_return": float(np.mean([r for _, r in recent])) if recent else float("nan"),
-                     "wall_s": state["wall_s"], **metrics})
+        log(prog, "progress", {
+            "step": state["step"], "episodes": state["episodes"], "iteration": state["iteration"],
+            "train_win_rate": float(np.mean([w for w, _ in recent])) if recent else float("nan"),
+            "train_return": float(np.mean([r for _, r in recent])) if recent else float("nan"),
+            "wall_s": state["wall_s"], **metrics})
         bar.update(steps)
         if state["step"] >= state["next_snapshot"]:
             atomic_torch_save({"step": state["step"], "method": method.state_dict(full=False)},
@@ -153,12 +172,16 @@ def train(spec: RunSpec, progress: bool = True, stop_after_iterations: int | Non
         iterations += 1
         if stop_after_iterations is not None and iterations >= stop_after_iterations:
             bar.close()
+            if tb is not None:
+                tb.close()
             return {"stopped_early": True, "step": state["step"]}
     bar.close()
     final = evaluate()
     rows = evals.rows()
     if not rows or float(rows[-1]["step"]) < state["step"]:
-        evals.append({"step": state["step"], **final})
+        log(evals, "eval", {"step": state["step"], **final})
+    if tb is not None:
+        tb.close()
     atomic_torch_save({"step": state["step"], "method": method.state_dict(full=False)}, ckpt_dir / "final.pt")
     summary = {"method": spec.method, "map": spec.map_name, "seed": spec.seed, "steps": state["step"],
                "episodes": state["episodes"], "wall_s": state["wall_s"], "final_eval": final}

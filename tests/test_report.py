@@ -215,3 +215,59 @@ def test_broken_run_outputs_stop_the_table_with_one_line(tmp_path, capsys):
     (run / "evaluation.json").write_text(json.dumps({"win_rate": 0.5, "episodes": 10}))
     assert main(["table", "--results", str(tmp_path), "--out", str(tmp_path / "t")]) == 2
     assert "evaluation.json lacks step" in capsys.readouterr().err
+
+
+def _all_zero_root(root: Path, methods: list[str], maps: list[str], seeds: list[int],
+                   learner: str | None = None) -> Path:
+    """Runs whose every evaluation is 0% wins (as on 2s_vs_1sc, which no method wins here); `learner`, if
+    given, climbs to 50% instead."""
+    for method in methods:
+        for map_name in maps:
+            for seed in seeds:
+                run = root / "runs" / method / map_name / str(seed)
+                run.mkdir(parents=True)
+                (run / "config.json").write_text(json.dumps({"config": {}}))
+                wins = [0.0, 0.1, 0.2, 0.4, 0.5] if method == learner else 0.0
+                pd.DataFrame({"step": [0, 500, 1000, 1500, 2000], "win_rate": wins, "mean_return": 1.0,
+                              "mean_length": 100.0, "episodes": 100}).to_csv(run / "eval.csv", index=False)
+    return root
+
+
+def _line_heights_pt(fig, ax) -> dict[str, float]:
+    """Each line's drawn height (points) at its first point, keyed by colour."""
+    out = {}
+    for line in ax.get_lines():
+        x, y = line.get_xdata()[0], line.get_ydata()[0]
+        out[line.get_color()] = float(line.get_transform().transform((x, y))[1]) * 72 / fig.dpi
+    return out
+
+
+@pytest.mark.parametrize("learner", [None, "mappo"])
+def test_coinciding_win_rate_curves_stay_distinguishable(tmp_path, monkeypatch, learner):
+    import gawm.report.plots as plots
+
+    root = _all_zero_root(tmp_path / "zero", list(REGISTRY_NAME.values()), ["2s_vs_1sc", "3s_vs_3z"], [1, 2],
+                          learner)
+    figs = {}
+    real_save = plots._save
+    monkeypatch.setattr(plots, "_save", lambda fig, out, stem: figs.setdefault(stem, fig) and real_save(fig, out, stem))
+    written = write_figures(root, tmp_path / "figs")
+    assert written["fig3_win_rate"][0].exists() and written["fig5_gawm_vs_gawm_star"][0].exists()
+    for stem, n in (("fig3_win_rate", 6), ("fig5_gawm_vs_gawm_star", 2)):
+        fig = figs[stem]
+        assert "equal curves drawn side by side" in fig._suptitle.get_text()
+        for ax in (a for a in fig.axes if a.get_visible()):
+            lines = ax.get_lines()
+            assert len(lines) == n and len({line.get_marker() for line in lines}) == n  # a marker per method
+            assert all(np.ptp(line.get_ydata()) == 0 or line.get_color() == plots.COLOURS["MAPPO"]
+                       for line in lines)
+            heights = _line_heights_pt(fig, ax)
+            zero_pt = float(ax.transData.transform((0, 0))[1]) * 72 / fig.dpi
+            at_zero = {c: h for c, h in heights.items() if not (learner and c == plots.COLOURS["MAPPO"])}
+            gaps = np.diff(sorted(at_zero.values()))
+            assert len(at_zero) == 1 or min(gaps) >= plots.SEPARATE_PT - 1e-6  # side by side, not on top
+            assert min(at_zero.values()) == pytest.approx(zero_pt)  # the stack starts on the true 0% line
+            if learner and stem == "fig3_win_rate":  # a curve that differs is drawn where it is
+                assert heights[plots.COLOURS["MAPPO"]] == pytest.approx(zero_pt)  # its first point is 0% too
+                line = next(li for li in lines if li.get_color() == plots.COLOURS["MAPPO"])
+                assert line.get_transform() == ax.transData

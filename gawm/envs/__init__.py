@@ -30,10 +30,12 @@ def make_vec_env(map_name: str, n_envs: int, backend: str = "sim", seed: int | N
     _check(map_name, backend)
     if backend == "sim":
         return VecSimEnv(map_name, n_envs, seed=seed)
+    from functools import partial
+
     from gawm.envs.sc2_adapter import make_sc2_env
 
     base = 0 if seed is None else seed
-    return SerialVecEnv([make_sc2_env(map_name, seed=base + i) for i in range(n_envs)])
+    return SerialVecEnv.from_factories([partial(make_sc2_env, map_name, seed=base + i) for i in range(n_envs)])
 
 
 __all__ = ["BACKENDS", "MAP_NAMES", "MAPS", "MapSpec", "MultiAgentEnv", "SerialVecEnv", "SimEnv",

@@ -7,6 +7,11 @@ Fig. 4: world-model loss (Eq. 3) vs world-model gradient steps, GAWM vs GAWM*, o
         number of updates done so far (the paper's "epochs of the world model"; the label says what one is).
 Fig. 5: GAWM vs GAWM* win rate vs real steps (the ablation), one panel per map.
 Seeds are aligned on the union of their x values by linear interpolation inside each seed's own range.
+Curves that coincide stay distinguishable (e.g. every method at 0% wins, as on 2s_vs_1sc): each method has
+its own line style and marker shape, with markers staggered along x; and in the win-rate figures, methods whose
+mean curves are equal within COINCIDE_TOL_PP over their whole common range are drawn side by side,
+SEPARATE_PT points apart in print: the first on the true curve, the others stacked towards the inside of the
+axes (curves that differ, and all bands, are drawn unshifted). The subtitle says so whenever it happens.
 Layout: 7 in wide (a two-column page's text width; 3.5 in for one panel), 7-9 pt text, one legend per
 figure, so the figures read at print size without scaling. Each method keeps its colour in every figure.
 """
@@ -20,6 +25,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import transforms  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -30,7 +36,10 @@ COLOURS = {"GAWM": "#d62728", "GAWM*": "#ff7f0e", "MAG": "#2ca02c", "MAMBA": "#1
 # line styles too, so curves that coincide (e.g. several methods at 0% wins) stay visible, also in grey print
 STYLES = {"GAWM": "-", "GAWM*": (0, (4, 1.5)), "MAG": (0, (5, 1.5, 1, 1.5)), "MAMBA": (0, (1.5, 1.2)),
           "MAPPO": (0, (3, 1, 1, 1, 1, 1)), "QMIX": (0, (6, 2))}
+MARKERS = {"GAWM": "o", "GAWM*": "s", "MAG": "^", "MAMBA": "v", "MAPPO": "D", "QMIX": "X"}
 LEGEND = {"GAWM*": "GAWM* (no obs-fusion)"}
+COINCIDE_TOL_PP = 0.5  # win-rate mean curves closer than this everywhere are "the same line"
+SEPARATE_PT = 1.3  # distance in print between the lines of coinciding curves (the lines are 1.2 pt wide)
 PAGE_WIDTH_IN = 7.0  # text width of a two-column paper page
 FONT = {"font.size": 7, "axes.titlesize": 8, "axes.labelsize": 7, "xtick.labelsize": 6.5, "ytick.labelsize": 6.5,
         "legend.fontsize": 7, "figure.titlesize": 8.5, "figure.labelsize": 7}
@@ -49,15 +58,57 @@ def _band(curves: pd.DataFrame, x: str) -> tuple[np.ndarray, np.ndarray, np.ndar
         return grid, np.nanmean(y, 0), np.nanmin(y, 0), np.nanmax(y, 0)
 
 
+def _coinciding(curves: dict[str, tuple[np.ndarray, np.ndarray]], tol: float,
+                ylim: tuple[float, float] | None = None) -> dict[str, float]:
+    """Shift (in units of SEPARATE_PT) per method whose curve coincides with another's: equal within `tol` at
+    every x both cover (and they share at least one x); groups are transitive. The group's first method stays on
+    the true curve and the others stack towards the inside of `ylim` (upwards from a curve in the lower half,
+    downwards from one in the upper half), so no line is clipped at 0% or 100%; without ylim they are centred."""
+    names = list(curves)
+    parent = {m: m for m in names}
+
+    def root(m: str) -> str:
+        while parent[m] != m:
+            m = parent[m]
+        return m
+
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            (xa, ya), (xb, yb) = curves[a], curves[b]
+            common = np.intersect1d(xa, xb)
+            if len(common) == 0:
+                continue
+            da = np.interp(common, xa, ya)
+            db = np.interp(common, xb, yb)
+            if np.nanmax(np.abs(da - db)) <= tol:
+                parent[root(b)] = root(a)
+    groups: dict[str, list[str]] = {}
+    for m in names:
+        groups.setdefault(root(m), []).append(m)
+    shifts = {}
+    for g in (g for g in groups.values() if len(g) > 1):
+        if ylim is None:
+            shifts.update({m: j - (len(g) - 1) / 2 for j, m in enumerate(g)})
+        else:
+            level = float(np.nanmean(curves[g[0]][1]))
+            sign = 1.0 if level <= (ylim[0] + ylim[1]) / 2 else -1.0
+            shifts.update({m: sign * j for j, m in enumerate(g)})
+    return shifts
+
+
 def _panels(df: pd.DataFrame, methods: list[str], x: str, xlabel: str, ylabel: str, title: str,
-            scale: float = 1.0, ylim: tuple[float, float] | None = None):
-    """One panel per map (4 per row), every method's seed mean and min-max band, one legend below."""
+            scale: float = 1.0, ylim: tuple[float, float] | None = None, coincide_tol: float | None = None):
+    """One panel per map (4 per row), every method's seed mean and min-max band, one legend below.
+
+    With `coincide_tol` (plotted units), the mean lines of methods whose curves coincide within it are drawn
+    SEPARATE_PT apart (see _coinciding), and the subtitle says so."""
     maps = [m for m in MAP_ORDER if m in set(df["map"])] + sorted(set(df["map"]) - set(MAP_ORDER))
     cols = min(4, len(maps))
     rows = int(np.ceil(len(maps) / cols))
     width = PAGE_WIDTH_IN if cols > 1 else PAGE_WIDTH_IN / 2
     seeds = df.groupby(["map", "method"])["seed"].nunique()
     uniform = seeds.nunique() == 1  # same seed count everywhere: say it once in the title
+    separated = False
     with plt.rc_context(FONT):
         xlabel = textwrap.fill(xlabel, int(14 * width), break_on_hyphens=False)  # one x label for all panels
         legend_rows = 1 if cols > 1 or len(methods) <= 2 else 2
@@ -68,16 +119,26 @@ def _panels(df: pd.DataFrame, methods: list[str], x: str, xlabel: str, ylabel: s
             ax.set_visible(False)
         handles = {}
         for i, (ax, map_name) in enumerate(zip(axes.ravel(), maps)):
-            counts = []
+            counts, bands = [], {}
             for method in methods:
                 g = df[(df["map"] == map_name) & (df["method"] == method)]
-                if g.empty:
-                    continue
-                grid, mean, lo, hi = _band(g, x)
-                (line,) = ax.plot(grid, mean * scale, color=COLOURS.get(method), ls=STYLES.get(method, "-"), lw=1.2)
+                if not g.empty:
+                    bands[method] = _band(g, x)
+                    counts.append(f"{method} {g['seed'].nunique()}")
+            shifts = {} if coincide_tol is None else _coinciding(
+                {m: (grid, mean * scale) for m, (grid, mean, _, _) in bands.items()}, coincide_tol, ylim)
+            separated |= bool(shifts)
+            for method, (grid, mean, lo, hi) in bands.items():
+                k = methods.index(method)
+                where = ax.transData
+                if method in shifts:  # drawn beside the curves it coincides with, a fixed distance in print
+                    where = transforms.offset_copy(ax.transData, fig=fig, y=shifts[method] * SEPARATE_PT,
+                                                   units="points")
+                (line,) = ax.plot(grid, mean * scale, color=COLOURS.get(method), ls=STYLES.get(method, "-"),
+                                  lw=1.2, marker=MARKERS.get(method, "o"), ms=3, mew=0.6, mfc="none",
+                                  markevery=(0.05 * k, 0.3), transform=where)  # markers staggered by method
                 ax.fill_between(grid, lo * scale, hi * scale, color=COLOURS.get(method), alpha=0.18, lw=0)
                 handles.setdefault(method, line)
-                counts.append(f"{method} {g['seed'].nunique()}")
             if ylim is not None:
                 ax.set_ylim(*ylim)
             ax.set_title(map_name if uniform else f"{map_name}\nseeds: {', '.join(counts)}", pad=3)
@@ -86,6 +147,8 @@ def _panels(df: pd.DataFrame, methods: list[str], x: str, xlabel: str, ylabel: s
             ax.grid(alpha=0.3, lw=0.5)
         n = int(seeds.max())
         sub = f"mean over {'%d seed%s' % (n, 's' * (n > 1)) if uniform else 'seeds'}, band = min-max"
+        if separated:
+            sub += f"; equal curves drawn side by side, {SEPARATE_PT:g} pt apart"
         fig.suptitle(f"{title} -- {sub}" if cols > 1 else
                      "\n".join(textwrap.fill(t, int(13 * width), break_on_hyphens=False) for t in (title, sub)))
         fig.tight_layout(rect=(0, bottom / height, 1, 1))
@@ -124,7 +187,7 @@ def write_figures(root: Path, out: Path) -> dict[str, list[Path]]:
         fig = _panels(wins, [m for m in METHOD_ORDER if m in set(wins["method"])] +
                       sorted(set(wins["method"]) - set(METHOD_ORDER)), "step_k",
                       "real env. steps (thousands)", "test win rate (%)",
-                      "Fig. 3: win rate vs real steps", scale=100.0, ylim=(-3, 103))
+                      "Fig. 3: win rate vs real steps", scale=100.0, ylim=(-3, 103), coincide_tol=COINCIDE_TOL_PP)
         written["fig3_win_rate"] = _save(fig, out, "fig3_win_rate")
     else:
         skipped.append(f"fig3_win_rate (no run with an eval.csv under {Path(root) / 'runs'})")
@@ -139,7 +202,8 @@ def write_figures(root: Path, out: Path) -> dict[str, list[Path]]:
     ab = wins[wins["method"].isin(["GAWM", "GAWM*"])]
     if len(ab):
         fig = _panels(ab, ["GAWM", "GAWM*"], "step_k", "real env. steps (thousands)", "test win rate (%)",
-                      "Fig. 5: GAWM vs GAWM* (obs-fusion ablation)", scale=100.0, ylim=(-3, 103))
+                      "Fig. 5: GAWM vs GAWM* (obs-fusion ablation)", scale=100.0, ylim=(-3, 103),
+                      coincide_tol=COINCIDE_TOL_PP)
         written["fig5_gawm_vs_gawm_star"] = _save(fig, out, "fig5_gawm_vs_gawm_star")
     else:
         skipped.append(f"fig5_gawm_vs_gawm_star (no GAWM/GAWM* run with an eval.csv under {Path(root) / 'runs'})")

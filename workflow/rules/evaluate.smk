@@ -13,8 +13,9 @@ rule evaluate:
         episodes=B["eval_episodes"],
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=mem_mb("evaluate"),
         runtime=30,
+        cpus_per_task=cpus_per_task,
     shell:
         "{GAWM} evaluate --run {params.run} --episodes {params.episodes} --out {output} > {log} 2>&1"
 
@@ -34,8 +35,9 @@ rule analyze:
         config="" if B["analysis_config"] is None else f"--config {REPO / B['analysis_config']}",
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=mem_mb("analyze"),
         runtime=60,
+        cpus_per_task=cpus_per_task,
     shell:
         "{GAWM} analyze --run {params.run} --pairs {params.pairs} {params.config} --out {output} --no-progress "
         "> {log} 2>&1"

@@ -16,6 +16,11 @@ rule tables:
         [f"{ROOT}/tables/{t}.csv" for t in TABLES],
     log:
         ROOT + "/logs/tables.log",
+    threads: 1
+    resources:
+        mem_mb=mem_mb("tables"),
+        runtime=30,
+        cpus_per_task=cpus_per_task,
     params:
         published=REPO / "gawm" / "report" / "published",
     shell:
@@ -30,5 +35,10 @@ rule figures:
         [f"{FIGS}/{f}.pdf" for f in FIGURES],
     log:
         ROOT + "/logs/figures.log",
+    threads: 1
+    resources:
+        mem_mb=mem_mb("figures"),
+        runtime=30,
+        cpus_per_task=cpus_per_task,
     shell:
         "{GAWM} plot --results {ROOT} --out {FIGS} > {log} 2>&1"

@@ -14,9 +14,10 @@ rule train:
         config=lambda wc: method_config(wc.method),
     threads: 2
     resources:
-        mem_mb=4000,
+        mem_mb=mem_mb("train"),
         runtime=train_minutes,
-        gpu=config["gpus_per_train_job"],
+        cpus_per_task=cpus_per_task,
+        gpu=config["gpus_per_train_job"],  # the SLURM profile sets 1 (set-resources)
     retries: 1
     shell:
         "{GAWM} train --method {wildcards.method} --map {wildcards.map} --seed {wildcards.seed} "
