@@ -7,9 +7,19 @@ The runner (gawm.train) collects real episodes; `update` then
 2. imagines: from posterior states of freshly sampled real sequences (the actor's GRU memory burnt in on the
    same real rows), rolls the world model k steps with the current policy and stores the rollouts in the
    pseudo buffer B_p;
-3. trains the MAPPO actor-critic (gawm.policy) for E_pi epochs on trajectories drawn across B_p, each
-   imagined step weighted by the predicted probability that the episode is still running (the product of
-   predicted discounts before it).
+3. trains the MAPPO actor-critic (gawm.policy) on trajectories drawn across B_p.
+
+The schedule of 2-3 is `imagination.schedule`:
+- `per_epoch` (Algorithm 1 as written, lines 9-18): each of the E_pi epochs imagines k steps from fresh
+  real start states into B_p, then runs E_sample PPO updates, each on a fresh draw across B_p;
+- `once` (the schedule before 2026-11-26, kept for the ablation): one imagination per iteration, then E_pi
+  PPO updates on draws from B_p (E_sample is not used).
+
+Termination in imagination: the predicted continuation enters GAE as the discount of each step, which is
+the only place it belongs; every imagined step is a valid transition (GAE's 0/1 mask is all ones). With
+`survival_weight`, each step's policy and value loss is also weighted by the predicted probability that
+the episode is still running (the product of predicted discounts before it, DreamerV2's weighting);
+MAMBA's public code does not weight, and neither do we by default.
 
 What a subclass decides: `policy_input` (does the actor read reconstructed local observations, GAWM's CTDE
 actor, or the world-model features [h_i, z_i], MAMBA's), how it acts in the real environment (`act`,
@@ -46,15 +56,22 @@ class ImaginationConfig:
     imag_batch: int  # real sequences whose rows seed imagination, per iteration
     horizon: int  # k imagined steps
     pseudo_capacity: int  # trajectories kept in B_p
-    policy_epochs: int  # E_pi: PPO updates per iteration, each on a fresh draw from B_p
+    policy_epochs: int  # E_pi: policy epochs per iteration (see `schedule`)
     policy_batch: int  # trajectories per PPO update
     smooth_window: int  # H of GAWM's Eq. (4); 0 disables reward smoothing
     smooth_sigma: float  # sigma of Eq. (5); 0 disables smoothing
+    schedule: Literal["per_epoch", "once"]  # per_epoch: Algorithm 1 (imagine inside each E_pi epoch)
+    sample_epochs: int  # E_sample: PPO updates per E_pi epoch under `per_epoch` (Algorithm 1, line 15)
+    survival_weight: bool  # weight each imagined step's losses by its predicted survival probability
 
     def validate(self) -> None:
         for k, v in vars(self).items():
+            if k in ("schedule", "survival_weight"):
+                continue
             if v < 0 or (v == 0 and k not in ("smooth_window", "smooth_sigma")):
                 raise ConfigError(f"imagination.{k} must be positive, got {v}")
+        if self.schedule not in ("per_epoch", "once"):
+            raise ConfigError(f"imagination.schedule must be 'per_epoch' or 'once', got {self.schedule!r}")
 
 
 class ImaginationMethod:
@@ -122,18 +139,29 @@ class ImaginationMethod:
             return {}
         wm_metrics = [self._wm_update(self._sample(tc.wm_batch, rng)) for _ in range(tc.wm_epochs)]
         self.wm_epoch += tc.wm_epochs
-        imag = self._imagine(rng)
-        gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
-        pol_metrics = []
-        for _ in range(tc.policy_epochs):
-            rollout = self._policy_rollout({k: v.to(self.device)
-                                            for k, v in self.pseudo.sample(tc.policy_batch, rng).items()})
-            rollout["mask"] = survival(rollout["discounts"])  # (k, B)
-            pol_metrics.append(ppo_update(self.policy, self.pol_opts, rollout, self.pol_cfg, generator=gen))
+        # per_epoch: E_pi x (imagine, E_sample draws); once: imagine, then E_pi draws
+        rounds, draws = (tc.policy_epochs, tc.sample_epochs) if tc.schedule == "per_epoch" else (1, tc.policy_epochs)
+        imag_metrics, pol_metrics = [], []
+        gen = None
+        for _ in range(rounds):
+            imag_metrics.append(self._imagine(rng))
+            if gen is None:  # seeded after the first imagination, as the `once` schedule always did
+                gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
+            for _ in range(draws):
+                pol_metrics.append(self._ppo_step(rng, gen))
         out = {k: float(np.mean([m[k] for m in wm_metrics])) for k in wm_metrics[0]}
         out.update({k: float(np.mean([m[k] for m in pol_metrics])) for k in pol_metrics[0]})
-        out.update(imag)
+        out.update({k: float(np.mean([m[k] for m in imag_metrics])) for k in imag_metrics[0]})
         return out
+
+    def _ppo_step(self, rng: np.random.Generator, gen: torch.Generator) -> dict[str, float]:
+        """One PPO update on a fresh draw of trajectories across B_p."""
+        tc = self.train_cfg
+        rollout = self._policy_rollout({k: v.to(self.device)
+                                        for k, v in self.pseudo.sample(tc.policy_batch, rng).items()})
+        if tc.survival_weight:  # a loss weight only: the continuation is already GAE's discount
+            rollout["weight"] = survival(rollout["discounts"])  # (k, B)
+        return ppo_update(self.policy, self.pol_opts, rollout, self.pol_cfg, generator=gen)
 
     def _actor_view(self, h: torch.Tensor, z: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
         """What the actor reads, given model states and (real or reconstructed) observations of the same rows:

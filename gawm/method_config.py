@@ -33,11 +33,28 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "config" / "methods"
 LEGACY_BLOCKS = {"gawm": "imagination"}  # the shared model-based loop's block was named after GAWM
 
 
+# What runs saved before 26 Nov 2026 did: one imagination per iteration, and the survival probability used as
+# a loss weight (it was also, wrongly, GAE's validity mask; that cannot be replayed: docs/methods.md).
+LEGACY_IMAGINATION_DEFAULTS = {"schedule": "once", "sample_epochs": 1, "survival_weight": True}
+
+
 def upgrade_legacy_blocks(cfg: dict[str, Any]) -> dict[str, Any]:
     """Rename legacy blocks in place (a config that already has the new name keeps it) and return cfg."""
     for old, new in LEGACY_BLOCKS.items():
         if old in cfg and isinstance(cfg[old], dict) and new not in cfg:
             cfg[new] = cfg.pop(old)
+    return cfg
+
+
+def upgrade_saved_run_config(cfg: dict[str, Any]) -> dict[str, Any]:
+    """A run's saved, fully resolved config (config.json) as today's code reads it, in place: legacy block
+    names, and the imagination keys a run saved before they existed trained with. Never for overlays: a
+    missing key there means "inherit", not "legacy"."""
+    upgrade_legacy_blocks(cfg)
+    block = cfg.get("imagination")
+    if isinstance(block, dict):
+        for key, value in LEGACY_IMAGINATION_DEFAULTS.items():
+            block.setdefault(key, value)
     return cfg
 
 

@@ -300,8 +300,10 @@ def ppo_update(policy: MAPPOPolicy, optimizers: tuple[torch.optim.Optimizer, tor
     rollout: obs (T+1, B, N, O), avail (T+1, B, N, A), critic_in (T+1, B, N, C), actions (T, B, N),
     old_log_probs (T, B, N), rewards (T, B) team reward, discounts (T, B) continuation of step t+1,
     resets (T, B) or (T+1, B) (a new episode starts at t), actor_h0 / critic_h0 (B, N, H), and optionally
-    mask (T, B) or (T, B, N): 0 excludes a step (padding, episode seams, dead agents) from every loss and
-    cuts the GAE trace there.
+    mask (T, B) or (T, B, N), 0/1: 0 excludes a step (padding, episode seams, dead agents) from every loss and
+    cuts the GAE trace there; and weight (T, B) or (T, B, N) >= 0: a per-step loss weight (e.g. the predicted
+    probability that an imagined episode is still running, DreamerV2's cumulative-discount weight) applied
+    to the policy, entropy and value losses and to the advantage-normalisation statistics, never to GAE.
 
     Advantages/returns use critic values computed once at the start (under the critic as it is now); the
     value clip is relative to those. Minibatches split the B axis so each GRU sequence stays whole.
@@ -321,7 +323,14 @@ def ppo_update(policy: MAPPOPolicy, optimizers: tuple[torch.optim.Optimizer, tor
     N = policy.n_agents
     valid = (torch.ones(T, B, N) if mask is None else
              torch.broadcast_to(mask.float() if mask.dim() == 3 else mask.float().unsqueeze(-1), (T, B, N)))
-    valid = valid.to(obs.device).contiguous()
+    valid = valid.to(obs.device).contiguous()  # 0/1: GAE's trace cut
+    weight = rollout.get("weight")
+    if weight is not None:
+        weight = weight.float().to(obs.device)
+        weight = torch.broadcast_to(weight if weight.dim() == 3 else weight.unsqueeze(-1), (T, B, N))
+        loss_w = (valid * weight).contiguous()  # (T, B, N) weights of the losses
+    else:
+        loss_w = valid
     actor_h0, critic_h0 = rollout["actor_h0"].float(), rollout["critic_h0"].float()
 
     # ---- targets: values of the critic as it is now, GAE on the return scale
@@ -331,8 +340,8 @@ def ppo_update(policy: MAPPOPolicy, optimizers: tuple[torch.optim.Optimizer, tor
         adv, returns = gae(rollout["rewards"].float(), v_ret, rollout["discounts"].float(),
                            cfg.gamma, cfg.gae_lambda, valid)  # (T, B, N)
         if cfg.normalize_advantages:
-            mu = masked_mean(adv, valid)
-            sd = masked_mean((adv - mu) ** 2, valid).sqrt()
+            mu = masked_mean(adv, loss_w)
+            sd = masked_mean((adv - mu) ** 2, loss_w).sqrt()
             adv = (adv - mu) / (sd + 1e-5)
     old_v_raw = old_v_raw[:T]
 
@@ -341,8 +350,8 @@ def ppo_update(policy: MAPPOPolicy, optimizers: tuple[torch.optim.Optimizer, tor
     for _ in range(cfg.ppo_epochs):
         perm = torch.randperm(B, generator=generator).to(obs.device)
         for idx in perm.chunk(cfg.num_minibatches):
-            m = valid[:, idx]  # (T, b, N)
-            ok = m > 0
+            m = loss_w[:, idx]  # (T, b, N)
+            ok = valid[:, idx] > 0
             # ---- actor
             logp, ent = policy.evaluate_sequence(obs[:T, idx], avail[:T, idx], actions[:, idx],
                                                  actor_h0[idx], resets_a[:, idx])

@@ -39,9 +39,11 @@ def gae(
     discounts (T, B, ...)   continuation of the NEXT step: 0 where s_{t+1} is terminal (no bootstrap),
                             1 (or a predicted probability) otherwise. Time-limit ends keep 1 so the
                             value of the last observation is bootstrapped, as the truncation demands.
-    valid     (T, B, ...)   optional; where 0 the step is not a real transition (padding, the last row of
-                            an episode inside a window that crosses into the next). Its advantage is set to
-                            0 and the lambda trace is cut there, so nothing leaks across episode seams.
+    valid     (T, B, ...)   optional 0/1 mask; where 0 the step is not a real transition (padding, the last
+                            row of an episode inside a window that crosses into the next). Its advantage is
+                            set to 0 and the lambda trace is cut there, so nothing leaks across episode seams.
+                            Probabilities are refused: a predicted continuation belongs in `discounts` (it
+                            already discounts the trace), and a survival weight in the loss, not here.
     Returns (advantages (T, B, ...), returns = advantages + values[:T]).
     Shapes of rewards/discounts/valid may have fewer trailing dims than values; they broadcast.
     """
@@ -49,6 +51,9 @@ def gae(
     if values.shape[0] != T + 1:
         raise ValueError(f"values must have T+1={T + 1} steps, got {values.shape[0]}")
     values = values.detach()
+    if valid is not None and not bool(((valid == 0) | (valid == 1)).all()):
+        raise ValueError("gae: `valid` must be a 0/1 mask; pass a continuation probability as `discounts` and a "
+                         "survival weight to the loss instead")
     tensors = [rewards, values, discounts] + ([valid] if valid is not None else [])
     nd = max(x.dim() for x in tensors)  # align leading (time, batch) axes, pad trailing ones
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from gawm.method_config import upgrade_legacy_blocks
+from gawm.method_config import upgrade_saved_run_config
 from gawm.methods import build_method
 
 RUN_KEYS = ("method", "map", "seed", "config", "env_info")  # what config.json must hold to rebuild the method
@@ -38,7 +38,7 @@ def read_run_config(run_dir: Path) -> dict[str, Any]:
         raise FileNotFoundError(f"{run_dir} is not a run directory (no config.json)")
     run = read_run_json(cfg_path, RUN_KEYS, ": not written by `gawm train`")
     if isinstance(run.get("config"), dict):  # runs saved before the shared loop's block was renamed
-        upgrade_legacy_blocks(run["config"])
+        upgrade_saved_run_config(run["config"])
     wm = run.get("config", {}).get("world_model")
     if isinstance(wm, dict) and "team_heads" not in wm:  # runs saved before the option existed pooled them
         wm["team_heads"] = "pool"
