@@ -181,7 +181,7 @@ class GAWMMethod(PolicyActing):
               "wm_epoch": self.wm_epoch}
         if full:
             sd.update({"wm_opt": self.wm_opt.state_dict(), "pol_opts": [o.state_dict() for o in self.pol_opts],
-                       "real": self.real.state_dict(), "pseudo": self.pseudo.__dict__.copy()})
+                       "real": self.real.state_dict(), "pseudo": self.pseudo.state_dict()})
         return sd
 
     def load_state_dict(self, sd: dict[str, Any]) -> None:
@@ -194,7 +194,7 @@ class GAWMMethod(PolicyActing):
         if "real" in sd:
             self.real.load_state_dict(sd["real"])
         if "pseudo" in sd:
-            self.pseudo.__dict__.update(sd["pseudo"])
+            self.pseudo.load_state_dict(sd["pseudo"])
         self.wm_epoch = int(sd.get("wm_epoch", 0))
 
 
