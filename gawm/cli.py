@@ -32,7 +32,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
     out = Path(args.out) if args.out else Path("results/runs") / args.method / args.map / str(args.seed)
     summary = train(RunSpec(args.method, args.map, args.seed, args.steps, out, backend=args.backend,
                             device=args.device, config_path=Path(args.config) if args.config else None),
-                    progress=not args.no_progress)
+                    progress=not args.no_progress, allow_config_change=args.allow_config_change)
     print(json.dumps(summary, indent=2))
 
 
@@ -125,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:1, ...")
     p.add_argument("--config", help="method YAML to use instead of config/methods/<method>.yaml")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--allow-config-change", action="store_true",
+                   help="resume even though the config differs from the run's; the change goes to config.json's history")
     p.set_defaults(func=_cmd_train)
     p = sub.add_parser("evaluate", help="test a run's checkpoint over N episodes (greedy), write JSON")
     p.add_argument("--run", required=True, help="run directory (results/<budget>/runs/<method>/<map>/<seed>)")
@@ -158,12 +160,29 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: what went wrong and, for file errors, which file and what to do."""
+    if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError) and exc.filename:
+        return (f"cannot write or read {exc.filename}: {exc.strerror or exc}; free disk space or fix the "
+                f"permissions (or choose another --out): files already written are intact, and re-running "
+                f"`gawm train` resumes from the last checkpoint")
+    text = " ".join(str(exc).split()) or exc.__class__.__name__
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Exit codes: 0 done; 2 bad input or environment (one line on stderr); 3 training diverged (non-finite)."""
+    from gawm.guards import NonFiniteError
+    from gawm.runlock import RunLockedError
+
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (ValueError, ImportError, FileNotFoundError) as exc:
-        print(f"gawm {args.command}: error: {exc}", file=sys.stderr)
+    except NonFiniteError as exc:
+        print(f"gawm {args.command}: error: {one_line(exc)}", file=sys.stderr)
+        return 3
+    except (ValueError, ImportError, OSError, RunLockedError) as exc:
+        print(f"gawm {args.command}: error: {one_line(exc)}", file=sys.stderr)
         return 2
     return 0
 

@@ -38,6 +38,10 @@ def _read_json(path: Path, keys: tuple[str, ...]) -> dict:
     missing = [k for k in keys if not isinstance(data, dict) or k not in data]
     if missing:
         raise ValueError(f"{path} lacks {', '.join(missing)}")
+    for k in keys:  # every key the tables read is a number; "0.8" or null would break them later, unnamed
+        v = data[k]
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ValueError(f"{path}: '{k}' is {v!r}, not a number; re-run the command that writes it")
     return data
 
 
