@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import pickle
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -256,12 +257,16 @@ def _checked_update(method, rng: np.random.Generator, step: int, last: Path) -> 
     advice = "lower the learning rates or tighten gradient clipping, then re-run to resume"
     try:
         metrics = method.update(rng)
-    except (ValueError, RuntimeError) as exc:  # e.g. sampling from NaN logits inside the update
+    except (ValueError, RuntimeError) as exc:  # e.g. sampling from inf/NaN probabilities inside the update
         bad = first_nonfinite_tensor(method.state_dict(full=False))
-        if bad is None:
-            raise
-        raise NonFiniteError(f"parameter {bad} became non-finite during the update at step {step}{keep}; "
-                             f"{advice}") from exc
+        first = (str(exc).strip().splitlines() or [""])[0]
+        if bad is not None:
+            raise NonFiniteError(f"parameter {bad} became non-finite during the update at step {step}{keep}; "
+                                 f"{advice}") from exc
+        if re.search(r"\b(nan|inf)\b", first, re.I):  # finite but huge weights overflowed in a forward pass
+            raise NonFiniteError(f"non-finite values inside the update at step {step} ({exc.__class__.__name__}: "
+                                 f"{first}){keep}; {advice}") from exc
+        raise
     bad_metrics = nonfinite_metrics(metrics)
     if bad_metrics:
         k = bad_metrics[0]
@@ -314,7 +319,9 @@ def _check_drift(ck: dict, spec: RunSpec, raw_cfg: dict, out: Path, run_record: 
         saved = {}
     recorded = ck.get("recorded") or {"backend": saved.get("backend", spec.backend),
                                       "config": saved.get("config", raw_cfg)}
-    changes = config_changes(recorded, _recorded(spec, raw_cfg))
+    changes = config_changes(recorded["config"], raw_cfg)  # keys as in the YAML: "policy.lr_actor"
+    if recorded.get("backend", spec.backend) != spec.backend:
+        changes["backend"] = [recorded["backend"], spec.backend]
     if changes and not allow:
         raise ValueError(f"cannot resume {out}: the config differs from the run's ({describe(changes)}); "
                          f"re-run with the run's config, pass --allow-config-change to record the change in "
