@@ -103,8 +103,15 @@ def _cmd_plot(args: argparse.Namespace) -> None:
             print(f"{name}: {', '.join(map(str, paths))}")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage block), like every other error of the CLI; `-h` shows usage."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} -h)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="gawm", description="GAWM reproduction harness")
+    ap = _Parser(prog="gawm", description="GAWM reproduction harness")
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("env-info", help="SMAC get_env_info() of maps (n_agents, obs_shape, ...)")
     p.add_argument("--maps", nargs="*", choices=MAP_NAMES)

@@ -128,9 +128,11 @@ def load_yaml(path: str | Path) -> dict:
         with path.open() as fh:
             data = yaml.load(fh, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        mark, ctx = exc.problem_mark or exc.context_mark, exc.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         what = " ".join(x for x in (exc.context, exc.problem) if x)
+        if ctx is not None and mark is not None and ctx.line != mark.line:
+            what += f" (the construct began on line {ctx.line + 1})"
         raise ConfigError(f"{where}: YAML syntax error: {what}; fix that line (indentation, a missing ':' "
                           f"or an unclosed quote/bracket)") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
