@@ -294,7 +294,9 @@ def _save(path: Path, spec: RunSpec, raw_cfg: dict, method, collector: Collector
 
 def _load_checkpoint(path: Path, spec: RunSpec) -> dict:
     try:
-        ck = torch.load(path, map_location="cpu", weights_only=False)
+        # mmap: the buffers are read page by page from the file while they are copied into place, not
+        # loaded whole first (a resume would otherwise hold them twice)
+        ck = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
     except Exception as exc:  # a truncated or foreign file
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise ValueError(f"cannot resume: checkpoint {path} is unreadable ({exc.__class__.__name__}: {first}); "
