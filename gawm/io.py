@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable
 
+import numpy as np
 import torch
 
 TMP_SUFFIX = ".tmp"
@@ -74,6 +75,35 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 def atomic_torch_save(obj: Any, path: str | Path) -> None:
     """torch.save streamed straight into the temp file (no in-memory copy of the serialised bytes)."""
     _atomic_write(path, lambda fh: torch.save(obj, fh))
+
+
+_NDARRAY = "__ndarray__"
+_STREAMABLE = {np.dtype(t) for t in (np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64,
+                                     np.uint8, np.bool_)}
+
+
+def arrays_to_tensors(obj: Any) -> Any:
+    """Wrap the numpy arrays inside plain dicts/lists/tuples as zero-copy tensors, so `torch.save` streams
+    them to the file; pickled as numpy they would be serialised in memory first (a replay buffer of
+    episodes, e.g. QMIX's, would be copied whole at every checkpoint). `tensors_to_arrays` undoes it."""
+    if type(obj) is dict:
+        return {k: arrays_to_tensors(v) for k, v in obj.items()}
+    if type(obj) in (list, tuple):
+        return type(obj)(arrays_to_tensors(v) for v in obj)
+    if isinstance(obj, np.ndarray) and obj.dtype in _STREAMABLE and obj.ndim > 0:
+        return {_NDARRAY: torch.from_numpy(np.ascontiguousarray(obj))}
+    return obj
+
+
+def tensors_to_arrays(obj: Any) -> Any:
+    """Inverse of `arrays_to_tensors`: the same arrays (copied out of a memory-mapped checkpoint)."""
+    if type(obj) is dict:
+        if len(obj) == 1 and _NDARRAY in obj:
+            return obj[_NDARRAY].numpy().copy()
+        return {k: tensors_to_arrays(v) for k, v in obj.items()}
+    if type(obj) in (list, tuple):
+        return type(obj)(tensors_to_arrays(v) for v in obj)
+    return obj
 
 
 def atomic_write_json(path: str | Path, obj: Any) -> None:

@@ -37,7 +37,8 @@ from gawm.config import BlockTracker, ConfigError, check_blocks, from_dict, miss
 from gawm.drift import config_changes, describe, history_entry
 from gawm.envs import make_vec_env
 from gawm.guards import NonFiniteError, first_nonfinite_tensor, nonfinite_metrics
-from gawm.io import CsvLog, atomic_torch_save, atomic_write_json, remove_stray_temp_files
+from gawm.io import (CsvLog, arrays_to_tensors, atomic_torch_save, atomic_write_json, remove_stray_temp_files,
+                     tensors_to_arrays)
 from gawm.methods import CONFIG_DIR, REGISTRY, build_method, load_method_config
 from gawm.runlock import RunLock
 
@@ -285,7 +286,7 @@ def _save(path: Path, spec: RunSpec, raw_cfg: dict, method, collector: Collector
         "run": {"method": spec.method, "map": spec.map_name, "seed": spec.seed},
         "recorded": _recorded(spec, raw_cfg),
         "state": dict(state),
-        "method": method.state_dict(),
+        "method": arrays_to_tensors(method.state_dict()),  # streamed to disk, numpy arrays included
         "collector": pickle.dumps(collector),
         "numpy_rng": rng.bit_generator.state,
         "torch_rng": torch.get_rng_state(),
@@ -342,7 +343,7 @@ def _check_drift(ck: dict, spec: RunSpec, raw_cfg: dict, out: Path, run_record: 
 
 
 def _restore(ck: dict, method, state: dict, rng: np.random.Generator) -> Collector:
-    method.load_state_dict(ck["method"])
+    method.load_state_dict(tensors_to_arrays(ck["method"]))
     for k in ("progress_rows", "eval_rows"):  # absent in older checkpoints: marks "count by step"
         state[k] = None
     state.update(ck["state"])
