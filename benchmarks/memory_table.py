@@ -3,9 +3,10 @@
     python benchmarks/memory_table.py /tmp/memrun/out --budgets config/config.yaml
 
 Per map: peak RSS over the run (from /usr/bin/time -v), last.pt's size, RSS growth per 1k real steps (a
-least-squares line through the 1-s samples outside checkpoint writes, from 2.5k steps on, once the pseudo
-buffer is full), the largest ratio of RSS during a checkpoint write to RSS in the sample before it, and the
-projected peak at the paper's budget: peak + growth x (budget - steps run) / 1k.
+Theil-Sen line, the median of pairwise slopes, through the lowest RSS sampled at each logged step outside
+checkpoint writes, from 2.5k steps on, once the pseudo buffer is full: the resident state without the
+updates' temporaries), the largest ratio of RSS during a checkpoint write to RSS in the sample before it,
+and the projected peak at the paper's budget: peak + growth x (budget - steps run) / 1k. GiB/MiB.
 """
 
 from __future__ import annotations
@@ -24,8 +25,14 @@ def analyse(d: Path, budget: int) -> dict:
     rows = [(float(t), float(r), int(s), int(w)) for t, r, s, w in
             (list(x.values()) for x in csv.DictReader((d / "memory.csv").open()))]
     a = np.array(rows) if rows else np.zeros((0, 4))
-    calm = a[(a[:, 3] == 0) & (a[:, 2] >= 2500)]  # after the pseudo buffer has filled (~2k steps)
-    slope = np.polyfit(calm[:, 2], calm[:, 1], 1)[0] * 1000 if len(calm) > 2 and np.ptp(calm[:, 2]) > 0 else float("nan")
+    steps_run = json.loads((d / "memory.json").read_text())["steps"]
+    # resident state = the lowest RSS seen at each logged step (the update's temporaries come and go), from
+    # 2.5k steps (the pseudo buffer is full by ~2k) to before the end (exit frees memory)
+    calm = a[(a[:, 3] == 0) & (a[:, 2] >= 2500) & (a[:, 2] < steps_run)]
+    xs = np.unique(calm[:, 2])
+    base = np.array([calm[calm[:, 2] == x, 1].min() for x in xs])
+    pairs = [(base[j] - base[i]) / (xs[j] - xs[i]) for i in range(len(xs)) for j in range(i + 1, len(xs))]
+    slope = float(np.median(pairs)) * 1000 if pairs else float("nan")  # Theil-Sen: one odd sample does not tilt it
     ratios = [a[i, 1] / a[i - 1, 1] for i in range(1, len(a)) if a[i, 3] == 1 and a[i - 1, 3] == 0]
     steps = res["steps"]
     return {"map": res["map"], "steps": steps, "wall_min": res["wall_s"] / 60, "peak_gb": res["peak_rss_mb"] / 1024,
@@ -41,8 +48,8 @@ def main() -> None:
     ap.add_argument("--budgets", default="config/config.yaml")
     args = ap.parse_args()
     budgets = yaml.safe_load(Path(args.budgets).read_text())["budgets"]["paper"]["steps"]
-    print("| map | steps run | wall (min) | peak RSS (GB) | last.pt (MB) | growth (MB / 1k steps) | "
-          "max RSS ratio in a checkpoint write | paper budget | projected peak (GB) |")
+    print("| map | steps run | wall (min) | peak RSS (GiB) | last.pt (MiB) | growth (MiB / 1k steps) | "
+          "max RSS ratio in a checkpoint write | paper budget | projected peak (GiB) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for d in sorted(Path(args.root).iterdir()):
         if not (d / "memory.json").exists():
