@@ -178,7 +178,8 @@ def one_line(exc: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Exit codes: 0 done; 2 bad input or environment (one line on stderr); 3 training diverged (non-finite)."""
+    """Exit codes: 0 done; 2 bad input or environment (one line on stderr); 3 training diverged (non-finite);
+    130 interrupted (Ctrl-C)."""
     from gawm.guards import NonFiniteError
     from gawm.runlock import RunLockedError
 
@@ -191,6 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, ImportError, OSError, RunLockedError) as exc:
         print(f"gawm {args.command}: error: {one_line(exc)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"gawm {args.command}: interrupted (a `gawm train` re-run resumes from its last checkpoint)",
+              file=sys.stderr)
+        return 130
     return 0
 
 

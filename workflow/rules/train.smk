@@ -14,7 +14,7 @@ rule train:
         config=lambda wc: method_config(wc.method),
     threads: 2
     resources:
-        mem_mb=4000,
+        mem_mb=train_mem_mb,
         runtime=train_minutes,
         gpu=config["gpus_per_train_job"],
     retries: 1
