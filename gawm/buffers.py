@@ -179,32 +179,43 @@ class RealBuffer:
     def state_dict(self) -> dict:
         """Compact snapshot: only the stored rows (in ring order) and episode lengths, not the whole ring.
 
+        The rows are saved as at most two zero-copy tensor views of the ring (the stored block, split where
+        it wraps), so `torch.save` streams them to disk without first copying the buffer in memory.
         Arrays are torch tensors so the snapshot loads with `torch.load(..., weights_only=True)`.
         """
-        logical = np.arange(self._size)
+        head = min(self._size, self.capacity - self._start)  # rows before the wrap
+        spans = [(self._start, self._start + head)] + ([(0, self._size - head)] if self._size > head else [])
         return {
             "capacity": self.capacity,
             "dims": (self.n_agents, self.obs_dim, self.state_dim, self.n_actions),
-            "rows": {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in self._rows(logical).items()},
+            "row_chunks": [{k: torch.from_numpy(v[a:b]) for k, v in self._data.items()} for a, b in spans],
             "episode_lengths": torch.tensor([length for _, length in self._episodes], dtype=torch.int64),
             "episodes_seen": self.episodes_seen,
             "steps_seen": self.steps_seen,
         }
 
     def load_state_dict(self, sd: dict) -> None:
-        """Restore from `state_dict` (the reward_fn is not saved; stored reward_target values are)."""
+        """Restore from `state_dict` (the reward_fn is not saved; stored reward_target values are).
+
+        Also reads the older layout with one copied `rows` block."""
         dims = (self.n_agents, self.obs_dim, self.state_dim, self.n_actions)
         if tuple(sd["dims"]) != dims or int(sd["capacity"]) != self.capacity:
             raise ValueError(f"buffer snapshot has dims {tuple(sd['dims'])}/capacity {sd['capacity']}, "
                              f"this buffer {dims}/{self.capacity}")
         lengths = np.asarray(sd["episode_lengths"], np.int64)
         size = int(lengths.sum())
+        chunks = sd["row_chunks"] if "row_chunks" in sd else [sd["rows"]]
         for k in self._ROW_KEYS:
-            if len(sd["rows"][k]) != size:
-                raise ValueError(f"buffer snapshot column {k!r} has {len(sd['rows'][k])} rows, expected {size}")
+            got = sum(len(c[k]) for c in chunks)
+            if got != size:
+                raise ValueError(f"buffer snapshot column {k!r} has {got} rows, expected {size}")
         self._start, self._size = 0, size
         for k in self._ROW_KEYS:
-            self._data[k][:size] = np.asarray(sd["rows"][k])
+            at = 0
+            for c in chunks:
+                n = len(c[k])
+                self._data[k][at:at + n] = np.asarray(c[k])
+                at += n
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(lengths) else []
         self._episodes = deque((int(s), int(n)) for s, n in zip(starts, lengths))
         self.episodes_seen = int(sd["episodes_seen"])
@@ -292,6 +303,35 @@ class PseudoBuffer:
         self._adds += 1
         self._pos = (self._pos + B) % self.capacity
         self._size = min(self._size + B, self.capacity)
+
+    def state_dict(self) -> dict:
+        """Everything `load_state_dict` needs, stored slots only, as zero-copy tensor views (streamed by
+        torch.save; numpy arrays would be pickled into memory first)."""
+        n = self._size
+        return {
+            "capacity": self.capacity, "pos": self._pos, "size": n, "adds": self._adds,
+            "batch_id": torch.from_numpy(self._batch_id[:n]),
+            "data": None if self._data is None else {k: torch.from_numpy(v[:n]) for k, v in self._data.items()},
+        }
+
+    def load_state_dict(self, sd: dict) -> None:
+        """Restore from `state_dict`, or from the older layout (a copy of the buffer's __dict__)."""
+        if "_data" in sd:  # checkpoints written before state_dict existed
+            self.__dict__.update(sd)
+            return
+        if int(sd["capacity"]) != self.capacity:
+            raise ValueError(f"pseudo buffer snapshot has capacity {sd['capacity']}, this buffer {self.capacity}")
+        n = int(sd["size"])
+        self._pos, self._size, self._adds = int(sd["pos"]), n, int(sd["adds"])
+        self._batch_id = np.full(self.capacity, -1, np.int64)
+        self._batch_id[:n] = np.asarray(sd["batch_id"])
+        self._data = None
+        if sd["data"] is not None:
+            self._data = {}
+            for k, v in sd["data"].items():
+                arr = np.asarray(v)
+                self._data[k] = np.zeros((self.capacity, *arr.shape[1:]), arr.dtype)
+                self._data[k][:n] = arr
 
     def sample(self, batch_trajectories: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
         """Draw trajectories uniformly (without replacement when enough are stored) -> a time-major rollout

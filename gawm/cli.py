@@ -34,7 +34,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
     with record_session(out, args.backend, args.device, argv=args.argv):
         summary = train(RunSpec(args.method, args.map, args.seed, args.steps, out, backend=args.backend,
                                 device=args.device, config_path=Path(args.config) if args.config else None),
-                        progress=not args.no_progress)
+                        progress=not args.no_progress, allow_config_change=args.allow_config_change)
     print(json.dumps(summary, indent=2))
 
 
@@ -105,6 +105,13 @@ def _cmd_plot(args: argparse.Namespace) -> None:
             print(f"{name}: {', '.join(map(str, paths))}")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage block), like every other error of the CLI; `-h` shows usage."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} -h)\n")
+
+
 def _cmd_archive(args: argparse.Namespace) -> None:
     from pathlib import Path
 
@@ -124,7 +131,7 @@ def _cmd_results(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="gawm", description="GAWM reproduction harness")
+    ap = _Parser(prog="gawm", description="GAWM reproduction harness")
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("env-info", help="SMAC get_env_info() of maps (n_agents, obs_shape, ...)")
     p.add_argument("--maps", nargs="*", choices=MAP_NAMES)
@@ -146,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="overlay YAML applied on top of config/methods/<method>.yaml "
                                     "(e.g. config/smoke/methods.yaml)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--allow-config-change", action="store_true",
+                   help="resume even though the config differs from the run's; the change goes to config.json's history")
     p.set_defaults(func=_cmd_train)
     p = sub.add_parser("evaluate", help="test a run's checkpoint over N episodes (greedy), write JSON")
     p.add_argument("--run", required=True, help="run directory (results/<budget>/runs/<method>/<map>/<seed>)")
@@ -191,14 +200,36 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: what went wrong and, for file errors, which file and what to do."""
+    if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError) and exc.filename:
+        return (f"cannot write or read {exc.filename}: {exc.strerror or exc}; free disk space or fix the "
+                f"permissions (or choose another --out): files already written are intact, and re-running "
+                f"`gawm train` resumes from the last checkpoint")
+    text = " ".join(str(exc).split()) or exc.__class__.__name__
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Exit codes: 0 done; 2 bad input or environment (one line on stderr); 3 training diverged (non-finite);
+    130 interrupted (Ctrl-C)."""
+    from gawm.guards import NonFiniteError
+    from gawm.runlock import RunLockedError
+
     args = build_parser().parse_args(argv)
     args.argv = ["gawm", *(sys.argv[1:] if argv is None else argv)]  # the exact command, for provenance
     try:
         args.func(args)
-    except (ValueError, ImportError, FileNotFoundError) as exc:
-        print(f"gawm {args.command}: error: {exc}", file=sys.stderr)
+    except NonFiniteError as exc:
+        print(f"gawm {args.command}: error: {one_line(exc)}", file=sys.stderr)
+        return 3
+    except (ValueError, ImportError, OSError, RunLockedError) as exc:
+        print(f"gawm {args.command}: error: {one_line(exc)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"gawm {args.command}: interrupted (a `gawm train` re-run resumes from its last checkpoint)",
+              file=sys.stderr)
+        return 130
     return 0
 
 

@@ -20,6 +20,7 @@ methods whose config chain contains <stem> (applied root first), for the few siz
 from __future__ import annotations
 
 import copy
+import difflib
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +111,11 @@ def apply_overlay(cfg: dict[str, Any], chain: list[str], overlay: dict[str, Any]
     known = _known_blocks()
     unknown = sorted(set(overlay) - known)
     if unknown:
-        raise ConfigError(f"{where}: unknown block(s) {unknown}; known: {sorted(known)}")
+        hints = []
+        for k in unknown:
+            near = difflib.get_close_matches(str(k), sorted(known), n=1)
+            hints.append(f"'{k}'" + (f" (did you mean '{near[0]}'?)" if near else ""))
+        raise ConfigError(f"{where}: unknown top-level block(s) {', '.join(hints)}; known: {sorted(known)}")
     unknown = sorted(set(per_method) - {s.config for s in REGISTRY.values()})
     if unknown:
         raise ConfigError(f"{where}: methods block names unknown config(s) {unknown}")

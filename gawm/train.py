@@ -9,14 +9,20 @@ epochs, imagination into the pseudo buffer, E_pi policy epochs). This module own
 - checkpoints: `checkpoints/last.pt` (everything needed to resume: method, collector with the env
   mid-episode, RNG states, counters) and `checkpoints/step_<n>.pt` snapshots of the method alone at
   regular intervals (the GCI/GPE analysis samples them uniformly over training);
-- resume: re-running the same command continues from last.pt; log rows written after it are dropped
-  first, so the logs have no duplicated and no lost steps.
+- resume: re-running the same command continues from last.pt. The checkpoint records how many rows each
+  log held; a resume keeps exactly those and a fresh start (no last.pt) keeps none, so every row is
+  written exactly once whatever moment a kill hits (an evaluation logged after a checkpoint is redone);
+- safety: one process per run directory (gawm.runlock), a resume with a different config is refused
+  (gawm.drift), and a non-finite loss, gradient norm or parameter stops the run before it is logged or
+  checkpointed (gawm.guards).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import pickle
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +33,16 @@ import torch
 from tqdm import tqdm
 
 from gawm.collector import Collector, evaluate_policy
-from gawm.config import ConfigError, from_dict
+from gawm.config import BlockTracker, ConfigError, check_blocks, from_dict, missing_block_error
+from gawm.drift import config_changes, describe, history_entry
 from gawm.envs import make_vec_env
-from gawm.io import CsvLog, atomic_torch_save, atomic_write_json
+from gawm.guards import NonFiniteError, first_nonfinite_tensor, nonfinite_metrics
+from gawm.io import (CsvLog, arrays_to_tensors, atomic_torch_save, atomic_write_json, remove_stray_temp_files,
+                     tensors_to_arrays)
+from gawm.method_config import CONFIG_DIR
 from gawm.methods import build_method, load_method_config
+from gawm.registry import REGISTRY
+from gawm.runlock import RunLock
 from gawm.tb_log import TensorBoardLog
 
 CHECKPOINT_VERSION = 1
@@ -71,49 +83,120 @@ class RunSpec:
     config_path: Path | None = None
 
 
+DEVICE_HELP = "use auto, cpu, cuda or cuda:N"
+
+
 def _device(name: str) -> torch.device:
+    """--device as a torch.device, or one line saying why it cannot be used on this machine."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"--device {name}: unknown device; {DEVICE_HELP}") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            why = "a CPU-only torch build" if torch.version.cuda is None else "no GPU visible"
+            raise ValueError(f"--device {name}: CUDA is not available here ({why}); use --device cpu or auto")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"--device {name}: only {torch.cuda.device_count()} GPU(s) visible; {DEVICE_HELP}")
+    elif dev.type != "cpu":
+        raise ValueError(f"--device {name}: this harness runs on cpu or cuda only; {DEVICE_HELP}")
+    return dev
 
 
-def train(spec: RunSpec, progress: bool = True, stop_after_iterations: int | None = None) -> dict[str, Any]:
+def _config_source(spec: RunSpec) -> Path:
+    """The YAML file a run's method config comes from (for error messages)."""
+    if spec.config_path is not None:
+        return Path(spec.config_path)
+    stem = REGISTRY[spec.method].config if spec.method in REGISTRY else spec.method
+    return CONFIG_DIR / f"{stem}.yaml"
+
+
+def _build(spec: RunSpec, raw_cfg: dict, env_info: dict, device: torch.device):
+    """The method, with a misspelt or unknown top-level block reported as one line naming the file."""
+    tracked = BlockTracker(raw_cfg)
+    tracked.read.add("runner")  # the runner's own block
+    try:
+        method = build_method(spec.method, tracked, env_info, device, spec.seed)
+    except KeyError as exc:
+        if exc.args and exc.args[0] not in raw_cfg:
+            raise missing_block_error(exc.args[0], raw_cfg, _config_source(spec)) from None
+        raise
+    check_blocks(tracked, _config_source(spec))
+    return method
+
+
+def _recorded(spec: RunSpec, raw_cfg: dict) -> dict[str, Any]:
+    """What must not change silently between a run's start and its resume."""
+    return {"backend": spec.backend, "config": raw_cfg}
+
+
+def _start_fresh(out: Path, ckpt_dir: Path, prog: CsvLog, evals: CsvLog) -> None:
+    """A run without last.pt starts from step 0: earlier rows and outputs of this directory would otherwise
+    be kept beside the new ones (progress read 200,400,200,400 after a kill before the first checkpoint)."""
+    prog.reset()
+    evals.reset()
+    for p in [out / "summary.json", ckpt_dir / "final.pt", *ckpt_dir.glob("step_*.pt")]:
+        p.unlink(missing_ok=True)
+
+
+def train(spec: RunSpec, progress: bool = True, stop_after_iterations: int | None = None,
+          allow_config_change: bool = False) -> dict[str, Any]:
     """Run (or resume) one training run; returns the final summary written to summary.json."""
     if spec.steps <= 0:
         raise ValueError(f"steps must be positive, got {spec.steps}")
     raw_cfg = load_method_config(spec.method, spec.map_name, spec.config_path)
+    if not isinstance(raw_cfg.get("runner"), dict):
+        raise missing_block_error("runner", raw_cfg, _config_source(spec))
     runner = from_dict(RunnerConfig, raw_cfg["runner"], "runner")
-    torch.set_num_threads(runner.torch_threads)
     device = _device(spec.device)
     out = Path(spec.out)
+    with RunLock(out):
+        return _train_locked(spec, raw_cfg, runner, device, out, progress, stop_after_iterations,
+                             allow_config_change)
+
+
+def _train_locked(spec: RunSpec, raw_cfg: dict, runner: RunnerConfig, device: torch.device, out: Path,
+                  progress: bool, stop_after_iterations: int | None, allow_config_change: bool) -> dict[str, Any]:
+    torch.set_num_threads(runner.torch_threads)
     ckpt_dir = out / "checkpoints"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
+    remove_stray_temp_files(out, ckpt_dir)  # left by a writer killed mid-write; we hold the lock
 
     env = make_vec_env(spec.map_name, runner.n_envs, backend=spec.backend, seed=spec.seed)
     env_info = dict(env.env_info)
-    method = build_method(spec.method, raw_cfg, env_info, device, spec.seed)
+    method = _build(spec, raw_cfg, env_info, device)
     rng = np.random.default_rng(spec.seed)
     torch.manual_seed(spec.seed)
 
     prog = CsvLog(out / "progress.csv", ["step", "episodes", "iteration", "train_win_rate", "train_return",
                                          "wall_s"] + list(method.metric_names))
     evals = CsvLog(out / "eval.csv", ["step", "win_rate", "mean_return", "mean_length", "episodes"])
+    # progress_rows/eval_rows: rows each log holds when a checkpoint is written; a resume keeps exactly those
     state = {"step": 0, "episodes": 0, "iteration": 0, "next_eval": 0, "next_snapshot": runner.snapshot_every,
-             "next_checkpoint": runner.checkpoint_every, "wall_s": 0.0,
+             "next_checkpoint": runner.checkpoint_every, "wall_s": 0.0, "progress_rows": 0, "eval_rows": 0,
              "recent": []}  # (won, return) of the last 100 training episodes
     last = ckpt_dir / "last.pt"
+    run_record = {"method": spec.method, "map": spec.map_name, "seed": spec.seed, "steps": spec.steps,
+                  "backend": spec.backend, "config": raw_cfg, "env_info": env_info}
     resumed = last.exists()
     if resumed:
-        collector = _resume(last, spec, method, state, rng)
-        prog.truncate_after(state["step"])
-        # an evaluation due at the checkpoint's step runs after the checkpoint was written: the resumed run
-        # redoes it, so a row the killed run logged for it would appear twice
-        evals.truncate_after(state["step"] if state["next_eval"] > state["step"] else state["step"] - 1)
+        ck = _load_checkpoint(last, spec)
+        _check_drift(ck, spec, raw_cfg, out, run_record, allow_config_change)
+        collector = _restore(ck, method, state, rng)
+        del ck  # the replay buffers now live in the method; do not keep a second copy alive
+        if state["progress_rows"] is not None:
+            prog.keep_first(state["progress_rows"])
+            evals.keep_first(state["eval_rows"])
+        else:  # a checkpoint of an older version: rows are dropped by step
+            prog.truncate_after(state["step"])
+            evals.truncate_after(state["step"] - 1 if state["next_eval"] <= state["step"] else state["step"])
+            state["progress_rows"], state["eval_rows"] = len(prog.rows()), len(evals.rows())
     else:
+        _start_fresh(out, ckpt_dir, prog, evals)
         collector = Collector(env, method)
-        atomic_write_json(out / "config.json", {"method": spec.method, "map": spec.map_name, "seed": spec.seed,
-                                                "steps": spec.steps, "backend": spec.backend, "config": raw_cfg,
-                                                "env_info": env_info})
+        atomic_write_json(out / "config.json", {**run_record, "history": []})
 
     tb = None
     if runner.tensorboard:  # the same columns as the CSVs; a resume hides later events and re-logs the kept rows
@@ -143,6 +226,7 @@ def train(spec: RunSpec, progress: bool = True, stop_after_iterations: int | Non
         if state["step"] >= state["next_eval"]:
             res = evaluate()
             log(evals, "eval", {"step": state["step"], **res})
+            state["eval_rows"] += 1
             state["next_eval"] += runner.eval_every
             bar.set_postfix_str(f"eval win {res['win_rate']:.2f}")
         n = min(runner.train_every, spec.steps - state["step"])
@@ -153,7 +237,7 @@ def train(spec: RunSpec, progress: bool = True, stop_after_iterations: int | Non
         recent = state["recent"]
         metrics: dict[str, float] = {}
         if state["step"] >= runner.warmup_steps:
-            metrics = method.update(rng)
+            metrics = _checked_update(method, rng, state["step"], last)
         state["iteration"] += 1
         state["wall_s"] = time.perf_counter() - t_start
         log(prog, "progress", {
@@ -161,14 +245,15 @@ def train(spec: RunSpec, progress: bool = True, stop_after_iterations: int | Non
             "train_win_rate": float(np.mean([w for w, _ in recent])) if recent else float("nan"),
             "train_return": float(np.mean([r for _, r in recent])) if recent else float("nan"),
             "wall_s": state["wall_s"], **metrics})
+        state["progress_rows"] += 1
         bar.update(steps)
         if state["step"] >= state["next_snapshot"]:
             atomic_torch_save({"step": state["step"], "method": method.state_dict(full=False)},
                               ckpt_dir / f"step_{state['step']:08d}.pt")
             state["next_snapshot"] += runner.snapshot_every
         if state["step"] >= state["next_checkpoint"] or state["step"] >= spec.steps:
-            _save(last, spec, method, collector, state, rng)
             state["next_checkpoint"] += runner.checkpoint_every
+            _save(last, spec, raw_cfg, method, collector, state, rng)
         iterations += 1
         if stop_after_iterations is not None and iterations >= stop_after_iterations:
             bar.close()
@@ -176,9 +261,9 @@ def train(spec: RunSpec, progress: bool = True, stop_after_iterations: int | Non
                 tb.close()
             return {"stopped_early": True, "step": state["step"]}
     bar.close()
+    # the final evaluation comes after the last checkpoint: a kill here redoes it from there (eval_rows)
     final = evaluate()
-    rows = evals.rows()
-    if not rows or float(rows[-1]["step"]) < state["step"]:
+    if state["eval_rows"] == 0 or float(evals.rows()[-1]["step"]) < state["step"]:
         log(evals, "eval", {"step": state["step"], **final})
     if tb is not None:
         tb.close()
@@ -189,30 +274,101 @@ def train(spec: RunSpec, progress: bool = True, stop_after_iterations: int | Non
     return summary
 
 
-def _save(path: Path, spec: RunSpec, method, collector: Collector, state: dict, rng: np.random.Generator) -> None:
+def _checked_update(method, rng: np.random.Generator, step: int, last: Path) -> dict[str, float]:
+    """method.update with the finite checks of gawm.guards: stop before a diverged iteration is logged or
+    checkpointed (the last good last.pt stays as it is)."""
+    keep = f"; {last} (the last good checkpoint) is untouched" if last.exists() else ""
+    advice = "lower the learning rates or tighten gradient clipping, then re-run to resume"
+    try:
+        metrics = method.update(rng)
+    except (ValueError, RuntimeError) as exc:  # e.g. sampling from inf/NaN probabilities inside the update
+        bad = first_nonfinite_tensor(method.state_dict(full=False))
+        first = (str(exc).strip().splitlines() or [""])[0]
+        if bad is not None:
+            raise NonFiniteError(f"parameter {bad} became non-finite during the update at step {step}{keep}; "
+                                 f"{advice}") from exc
+        if re.search(r"\b(nan|inf)\b", first, re.I):  # finite but huge weights overflowed in a forward pass
+            raise NonFiniteError(f"non-finite values inside the update at step {step} ({exc.__class__.__name__}: "
+                                 f"{first}){keep}; {advice}") from exc
+        raise
+    bad_metrics = nonfinite_metrics(metrics)
+    if bad_metrics:
+        k = bad_metrics[0]
+        raise NonFiniteError(f"non-finite {k} = {metrics[k]} at step {step}{keep}; {advice}")
+    bad = first_nonfinite_tensor(method.state_dict(full=False))
+    if bad is not None:
+        raise NonFiniteError(f"parameter {bad} became non-finite at step {step} (losses were finite: "
+                             f"{', '.join(f'{k}={v:.3g}' for k, v in list(metrics.items())[:3])}){keep}; {advice}")
+    return metrics
+
+
+def _save(path: Path, spec: RunSpec, raw_cfg: dict, method, collector: Collector, state: dict,
+          rng: np.random.Generator) -> None:
     atomic_torch_save({
         "version": CHECKPOINT_VERSION,
         "run": {"method": spec.method, "map": spec.map_name, "seed": spec.seed},
+        "recorded": _recorded(spec, raw_cfg),
         "state": dict(state),
-        "method": method.state_dict(),
+        "method": arrays_to_tensors(method.state_dict()),  # streamed to disk, numpy arrays included
         "collector": pickle.dumps(collector),
         "numpy_rng": rng.bit_generator.state,
         "torch_rng": torch.get_rng_state(),
     }, path)
 
 
-def _resume(path: Path, spec: RunSpec, method, state: dict, rng: np.random.Generator) -> Collector:
+def _load_checkpoint(path: Path, spec: RunSpec) -> dict:
     try:
-        ck = torch.load(path, map_location="cpu", weights_only=False)
+        # mmap: the buffers are read page by page from the file while they are copied into place, not
+        # loaded whole first (a resume would otherwise hold them twice)
+        ck = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
     except Exception as exc:  # a truncated or foreign file
-        raise ValueError(f"cannot resume: checkpoint {path} is unreadable ({exc.__class__.__name__}: {exc})") from exc
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ValueError(f"cannot resume: checkpoint {path} is unreadable ({exc.__class__.__name__}: {first}); "
+                         f"delete it to start the run again") from None
     if not isinstance(ck, dict) or ck.get("version") != CHECKPOINT_VERSION:
         raise ValueError(f"cannot resume: {path} is not a version-{CHECKPOINT_VERSION} checkpoint of this harness")
     run = ck["run"]
     if (run["method"], run["map"], run["seed"]) != (spec.method, spec.map_name, spec.seed):
         raise ValueError(f"cannot resume: {path} belongs to {run}, not to "
                          f"{{'method': {spec.method!r}, 'map': {spec.map_name!r}, 'seed': {spec.seed}}}")
-    method.load_state_dict(ck["method"])
+    return ck
+
+
+def _check_drift(ck: dict, spec: RunSpec, raw_cfg: dict, out: Path, run_record: dict,
+                 allow: bool) -> None:
+    """Refuse a resume whose config differs from the checkpoint's (or config.json's, for older checkpoints);
+    with `allow`, record the change in config.json's history. A new --steps is always recorded."""
+    cfg_path = out / "config.json"
+    try:
+        saved = json.loads(cfg_path.read_text()) if cfg_path.exists() else {}
+    except json.JSONDecodeError:
+        saved = {}
+    recorded = ck.get("recorded") or {"backend": saved.get("backend", spec.backend),
+                                      "config": saved.get("config", raw_cfg)}
+    changes = config_changes(recorded["config"], raw_cfg)  # keys as in the YAML: "policy.lr_actor"
+    if recorded.get("backend", spec.backend) != spec.backend:
+        changes["backend"] = [recorded["backend"], spec.backend]
+    if changes and not allow:
+        raise ValueError(f"cannot resume {out}: the config differs from the run's ({describe(changes)}); "
+                         f"re-run with the run's config, pass --allow-config-change to record the change in "
+                         f"config.json, or choose another --out")
+    history = list(saved.get("history", []))
+    step = int(ck["state"]["step"])
+    if saved.get("steps") not in (None, spec.steps):
+        changes = {**changes, "steps": [saved.get("steps"), spec.steps]}
+    if changes:
+        entry = history_entry(step, changes)
+        last = history[-1] if history else {}
+        if (last.get("at_step"), last.get("changed")) != (entry["at_step"], entry["changed"]):
+            history.append(entry)
+    if changes or not cfg_path.exists():
+        atomic_write_json(cfg_path, {**run_record, "history": history})
+
+
+def _restore(ck: dict, method, state: dict, rng: np.random.Generator) -> Collector:
+    method.load_state_dict(tensors_to_arrays(ck["method"]))
+    for k in ("progress_rows", "eval_rows"):  # absent in older checkpoints: marks "count by step"
+        state[k] = None
     state.update(ck["state"])
     rng.bit_generator.state = ck["numpy_rng"]
     torch.set_rng_state(ck["torch_rng"])

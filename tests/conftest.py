@@ -27,6 +27,16 @@ def smoke_config(name: str, map_name: str = "3s_vs_3z") -> dict[str, Any]:
     return load_method_config(name, map_name, SMOKE)
 
 
+def write_smoke_config(directory: Path, name: str, map_name: str = "3s_vs_3z") -> Path:
+    """Method `name`'s resolved smoke config written as one standalone YAML (a full config is a valid
+    `--config` overlay: every key exists in the method's own file), for tests that edit config text."""
+    import yaml
+
+    path = Path(directory) / f"{name}_smoke.yaml"
+    path.write_text(yaml.safe_dump(smoke_config(name, map_name), sort_keys=False))
+    return path
+
+
 def fake_method(name: str, n: int, o: int, a: int, seed: int = 0, cfg: dict[str, Any] | None = None):
     """A smoke-size method for made-up sizes: n agents, obs width o, a actions (no environment needed)."""
     info = {"n_agents": n, "obs_shape": o, "n_actions": a, "state_shape": 11, "episode_limit": 50}

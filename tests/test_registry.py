@@ -46,7 +46,7 @@ def test_smoke_overlay_skips_blocks_a_method_lacks_and_rejects_typos(tmp_path):
     assert smoke_config("mag")["policy"]["actor_hidden"] == [16, 16]  # mamba's entry reaches MAG too
     bad = tmp_path / "bad.yaml"
     for text, message in (("policy: {gama: 0.9}\n", "unknown key 'policy.gama'"),
-                          ("polcy: {gamma: 0.9}\n", "unknown block(s) ['polcy']"),
+                          ("polcy: {gamma: 0.9}\n", "unknown top-level block(s) 'polcy' (did you mean 'policy'?)"),
                           ("base: gawm\n", "names no base"),
                           ("methods: {nope: {}}\n", "unknown config(s) ['nope']")):
         bad.write_text(text)

@@ -48,15 +48,6 @@ class MAMBAMethod(ImaginationMethod):
                               "reads each agent's own observation")
 
     # ------------------------------------------------------------------------------------- hooks
-    def _stored_critic_in(self, seen: torch.Tensor) -> torch.Tensor:
-        return seen.new_zeros(*seen.shape[:3], 0)  # rebuilt in _policy_rollout, see there
-
-    def _policy_rollout(self, rollout: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        # the joint features are rebuilt here rather than stored: N copies of N agents' features per step
-        # would make B_p N times larger than the features themselves
-        rollout["critic_in"] = self.policy.critic_input(rollout["obs"])
-        return rollout
-
     # ------------------------------------------------------------------------------------- acting
     def init_hidden(self, batch: int) -> Hidden:
         h, z = self.world_model.initial_state(batch, self.device)

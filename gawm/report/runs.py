@@ -36,7 +36,12 @@ def _ident(run: Path) -> dict:
 
 def _read_json(path: Path, keys: tuple[str, ...]) -> dict:
     """A per-run JSON output with the keys the tables need; a broken one stops the table with its name."""
-    return read_run_json(path, keys, "; re-run the command that writes it")
+    data = read_run_json(path, keys, "; re-run the command that writes it")
+    for k in keys:  # every key the tables read is a number; "0.8" or null would break them later, unnamed
+        v = data[k]
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ValueError(f"{path}: '{k}' is {v!r}, not a number; re-run the command that writes it")
+    return data
 
 
 def load_run_results(root: Path) -> pd.DataFrame:

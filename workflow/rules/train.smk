@@ -14,7 +14,7 @@ rule train:
         config=lambda wc: method_config(wc.method),
     threads: 2
     resources:
-        mem_mb=mem_mb("train"),
+        mem_mb=train_mem_mb,
         runtime=train_minutes,
         cpus_per_task=cpus_per_task,
         gpu=config["gpus_per_train_job"],  # the SLURM profile sets 1 (set-resources)
