@@ -19,8 +19,29 @@ class ActingMethod(Protocol):
             deterministic: bool) -> tuple[np.ndarray, Any]: ...
 
 
-@dataclass
+@dataclass(frozen=True)
 class Episode:
+    """One finished real episode: what every method's `observe_episode` receives (T decisions, T+1 rows; the
+    last row is the observation after the final step, with no decision)."""
+
+    obs: np.ndarray  # (T+1, N, O)
+    state: np.ndarray  # (T+1, S)
+    avail: np.ndarray  # (T+1, N, A) bool
+    alive: np.ndarray  # (T+1, N) bool
+    actions: np.ndarray  # (T, N) int
+    rewards: np.ndarray  # (T,) float64 team reward after each decision
+    terminated: bool  # ended by a win or a loss (no bootstrap); False at the time limit (bootstrap)
+    won: bool
+
+    @property
+    def length(self) -> int:
+        return len(self.actions)
+
+
+@dataclass
+class _PartialEpisode:
+    """An episode still being played: per-step rows appended as lists (cheap), stacked once it ends."""
+
     obs: list = field(default_factory=list)  # T+1 x (N, O)
     state: list = field(default_factory=list)
     avail: list = field(default_factory=list)
@@ -45,7 +66,7 @@ class Collector:
         env.reset()
         self.hidden = method.init_hidden(self.B)
         self.fresh = np.ones(self.B, dtype=bool)  # the next step starts an episode (hidden reset)
-        self.partial = [Episode() for _ in range(self.B)]
+        self.partial = [_PartialEpisode() for _ in range(self.B)]
         self.returns = np.zeros(self.B)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -53,13 +74,13 @@ class Collector:
         SerialVecEnv) come back with new episodes, so the partial episodes recorded before the save are dropped."""
         self.__dict__.update(state)
         if getattr(self.env, "episodes_restarted", False):
-            self.partial = [Episode() for _ in range(self.B)]
+            self.partial = [_PartialEpisode() for _ in range(self.B)]
             self.fresh[:] = True
             self.returns[:] = 0.0
             self.env.episodes_restarted = False
 
     def run(self, method: ActingMethod, n_steps: int,
-            on_episode: Callable[[dict[str, Any]], None]) -> tuple[int, list[EpisodeStats]]:
+            on_episode: Callable[[Episode], None]) -> tuple[int, list[EpisodeStats]]:
         env, done_stats, steps = self.env, [], 0
         while steps < n_steps:
             obs, state, avail, alive = env.get_obs(), env.get_state(), env.get_avail_actions(), env.alive()
@@ -76,15 +97,14 @@ class Collector:
                 fobs, fstate, favail, falive = env.get_obs(), env.get_state(), env.get_avail_actions(), env.alive()
                 for b in np.flatnonzero(terminated):
                     ep = self.partial[b]
-                    on_episode({
-                        "obs": np.stack(ep.obs + [fobs[b]]), "state": np.stack(ep.state + [fstate[b]]),
-                        "avail": np.stack(ep.avail + [favail[b]]), "alive": np.stack(ep.alive + [falive[b]]),
-                        "actions": np.stack(ep.actions), "rewards": np.asarray(ep.rewards, dtype=np.float64),
-                        "terminated": not bool(info["episode_limit"][b]),
-                    })
+                    on_episode(Episode(
+                        obs=np.stack(ep.obs + [fobs[b]]), state=np.stack(ep.state + [fstate[b]]),
+                        avail=np.stack(ep.avail + [favail[b]]), alive=np.stack(ep.alive + [falive[b]]),
+                        actions=np.stack(ep.actions), rewards=np.asarray(ep.rewards, dtype=np.float64),
+                        terminated=not bool(info["episode_limit"][b]), won=bool(info["battle_won"][b])))
                     done_stats.append(EpisodeStats(bool(info["battle_won"][b]), float(self.returns[b]),
                                                    len(ep.actions)))
-                    self.partial[b] = Episode()
+                    self.partial[b] = _PartialEpisode()
                 self.returns[terminated] = 0.0
                 self.fresh |= terminated
                 env.reset(terminated)

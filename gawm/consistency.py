@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from gawm.buffers import RealBuffer
-from gawm.collector import Collector
+from gawm.collector import Collector, Episode
 from gawm.config import ConfigError, from_dict, load_yaml
 from gawm.envs import make_vec_env
 from gawm.policy_agreement import KEYS as AGREEMENT_KEYS
@@ -137,10 +137,10 @@ def fit_state_probe(features: torch.Tensor, state: torch.Tensor, ridge: float) -
 
 # -------------------------------------------------------------------------------------- real data and model
 def collect_episodes(method, map_name: str, n_episodes: int, n_envs: int, seed: int, backend: str = "sim"
-                     ) -> list[dict[str, Any]]:
+                     ) -> list[Episode]:
     """Play `n_episodes` whole episodes with the method's own stochastic policy (as in training)."""
     env = make_vec_env(map_name, min(n_envs, n_episodes), backend=backend, seed=seed)
-    episodes: list[dict[str, Any]] = []
+    episodes: list[Episode] = []
     try:
         collector = Collector(env, method)
         while len(episodes) < n_episodes:
@@ -150,12 +150,12 @@ def collect_episodes(method, map_name: str, n_episodes: int, n_envs: int, seed: 
     return episodes[:n_episodes]
 
 
-def _episode_batch(episodes: list[dict[str, Any]], env_info: dict[str, int]) -> dict[str, torch.Tensor]:
+def _episode_batch(episodes: list[Episode], env_info: dict[str, int]) -> dict[str, torch.Tensor]:
     """Whole episodes as Dreamer rows, zero-padded to the longest: tensors (E, L, ...) plus `length` (E,)."""
     N, O, S, A = env_info["n_agents"], env_info["obs_shape"], env_info["state_shape"], env_info["n_actions"]
     shaper = RealBuffer(2, N, O, S, A)  # only its row layout is used
-    rows = [shaper.episode_rows(e["obs"], e["state"], e["avail"], e["actions"], e["rewards"], e["terminated"],
-                                e["alive"]) for e in episodes]
+    rows = [shaper.episode_rows(e.obs, e.state, e.avail, e.actions, e.rewards, e.terminated,
+                                e.alive) for e in episodes]
     L = max(len(r["reward"]) for r in rows)
     out = {}
     for k in rows[0]:
@@ -168,7 +168,7 @@ def _episode_batch(episodes: list[dict[str, Any]], env_info: dict[str, int]) -> 
 
 
 @torch.no_grad()
-def analyze_checkpoint(world_model, episodes: list[dict[str, Any]], env_info: dict[str, int], n_pairs: int,
+def analyze_checkpoint(world_model, episodes: list[Episode], env_info: dict[str, int], n_pairs: int,
                        cfg: AnalysisConfig, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """GCI/GPE parts for `n_pairs` segments of `episodes` (first half fit the probe): {name: (n_pairs,)}."""
     world_model.eval()

@@ -37,10 +37,11 @@ import numpy as np
 import torch
 
 from gawm.buffers import PseudoBuffer, RealBuffer
+from gawm.collector import Episode
 from gawm.config import ConfigError, from_dict
-from gawm.policy import MAPPOPolicy, PolicyConfig, make_optimizers, ppo_update
+from gawm.policy import PPO_METRICS, MAPPOPolicy, PolicyConfig, make_optimizers, ppo_update
 from gawm.smoothing import smooth_rewards
-from gawm.world_model import WorldModel, WorldModelConfig
+from gawm.world_model import WM_METRICS, WorldModel, WorldModelConfig
 
 PolicyInput = Literal["obs", "features"]
 
@@ -78,8 +79,7 @@ class ImaginationMethod:
     """World model + imagination + PPO on imagined rollouts; see the module docstring for what subclasses add."""
 
     policy_input: PolicyInput  # what the actor reads (WorldModel.imagine's option); set by every subclass
-    metric_names = ("wm_loss", "obs_loss", "reward_loss", "discount_loss", "avail_loss", "kl",
-                    "policy_loss", "value_loss", "entropy", "approx_kl", "imag_reward", "imag_continue")
+    metric_names = WM_METRICS + PPO_METRICS + ("imag_reward", "imag_continue")  # every key `update` returns
 
     def __init__(self, cfg: dict[str, Any], env_info: dict[str, int], device: torch.device, seed: int):
         if getattr(self, "policy_input", None) not in ("obs", "features"):
@@ -127,9 +127,8 @@ class ImaginationMethod:
         return rollout
 
     # ---------------------------------------------------------------------------------------- data in
-    def observe_episode(self, ep: dict[str, Any]) -> None:
-        self.real.add_episode(ep["obs"], ep["state"], ep["avail"], ep["actions"], ep["rewards"], ep["terminated"],
-                              ep["alive"])
+    def observe_episode(self, ep: Episode) -> None:
+        self.real.add_episode(ep.obs, ep.state, ep.avail, ep.actions, ep.rewards, ep.terminated, ep.alive)
 
     def _sample(self, n: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
         batch = self.real.sample_sequences(n, self.train_cfg.seq_len, rng)

@@ -144,8 +144,11 @@ class CsvLog:
         self._rewrite([])
 
     def append(self, row: dict[str, Any]) -> None:
+        unknown = sorted(set(row) - set(self.fields))
+        if unknown:  # a metric without a column would vanish silently: a method must declare all it returns
+            raise ValueError(f"{self.path.name}: no column for {unknown}; declare them (a method's metric_names)")
         line = io.StringIO()
-        csv.DictWriter(line, self.fields, extrasaction="ignore", lineterminator="\n").writerow(
+        csv.DictWriter(line, self.fields, extrasaction="raise", lineterminator="\n").writerow(
             {k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
         try:
             with self.path.open("a", newline="") as fh:  # one write() of the whole line

@@ -292,6 +292,12 @@ def _check_rollout(r: Mapping[str, Tensor], n_agents: int) -> tuple[int, int]:
     return T, B
 
 
+#: What `ppo_update` returns: means over its minibatches, then statistics of the whole batch.
+PPO_MINIBATCH_METRICS = ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_frac", "actor_grad_norm",
+                         "critic_grad_norm")
+PPO_METRICS = PPO_MINIBATCH_METRICS + ("advantage_mean", "return_mean", "value_mean")
+
+
 def ppo_update(policy: MAPPOPolicy, optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer],
                rollout: Mapping[str, Tensor], cfg: PolicyConfig, generator: torch.Generator | None = None
                ) -> dict[str, float]:
@@ -345,8 +351,7 @@ def ppo_update(policy: MAPPOPolicy, optimizers: tuple[torch.optim.Optimizer, tor
             adv = (adv - mu) / (sd + 1e-5)
     old_v_raw = old_v_raw[:T]
 
-    stats: dict[str, list[float]] = {k: [] for k in (
-        "policy_loss", "value_loss", "entropy", "approx_kl", "clip_frac", "actor_grad_norm", "critic_grad_norm")}
+    stats: dict[str, list[float]] = {k: [] for k in PPO_MINIBATCH_METRICS}
     for _ in range(cfg.ppo_epochs):
         perm = torch.randperm(B, generator=generator).to(obs.device)
         for idx in perm.chunk(cfg.num_minibatches):

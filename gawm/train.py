@@ -172,7 +172,7 @@ def _train_locked(spec: RunSpec, raw_cfg: dict, runner: RunnerConfig, device: to
 
     prog = CsvLog(out / "progress.csv", ["step", "episodes", "iteration", "train_win_rate", "train_return",
                                          "wall_s"] + list(method.metric_names))
-    evals = CsvLog(out / "eval.csv", ["step", "win_rate", "mean_return", "mean_length", "episodes"])
+    evals = CsvLog(out / "eval.csv", ["step", "win_rate", "mean_return", "std_return", "mean_length", "episodes"])
     # progress_rows/eval_rows: rows each log holds when a checkpoint is written; a resume keeps exactly those
     state = {"step": 0, "episodes": 0, "iteration": 0, "next_eval": 0, "next_snapshot": runner.snapshot_every,
              "next_checkpoint": runner.checkpoint_every, "wall_s": 0.0, "progress_rows": 0, "eval_rows": 0,

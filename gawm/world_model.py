@@ -116,6 +116,11 @@ class WorldModelConfig:
         return self.stoch_groups * self.stoch_classes
 
 
+#: What `WorldModel.update` returns (Eq. 3's terms, the KL, the latents' entropies, the gradient norm).
+WM_METRICS = ("wm_loss", "obs_loss", "reward_loss", "discount_loss", "avail_loss", "kl", "kl_loss", "prior_entropy",
+              "post_entropy", "grad_norm")
+
+
 class WorldModel(nn.Module):
     """GAWM / GAWM* world model (MAMBA/MAG configure it): `observe` (posterior filtering), `loss` (Eq. 3),
     `update`, `imagine` (the one open-loop rollout)."""

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from baselines.qmix.method import QMIXMethod, td_targets
 from baselines.qmix.networks import QMixer
+from gawm.collector import Episode
 from gawm.train import RunSpec, train
 from tests.conftest import SMOKE, smoke_config
 ENV_INFO = {"n_agents": 3, "n_actions": 9, "obs_shape": 36, "state_shape": 54, "episode_limit": 150}
@@ -137,9 +138,10 @@ def test_loss_on_a_padded_batch_matches_hand_computation():
         T = len(actions)
         state = np.zeros((T + 1, S), np.float32)
         state[:, 0] = state0 + 10.0 * np.arange(T + 1)
-        return {"obs": np.zeros((T + 1, N, O)), "state": state,
-                "avail": np.ones((T + 1, N, A), bool) if avail is None else avail,
-                "actions": np.asarray(actions), "rewards": np.asarray(rewards, np.float64), "terminated": terminated}
+        return Episode(obs=np.zeros((T + 1, N, O)), state=state,
+                       avail=np.ones((T + 1, N, A), bool) if avail is None else avail,
+                       alive=np.ones((T + 1, N), bool), actions=np.asarray(actions),
+                       rewards=np.asarray(rewards, np.float64), terminated=terminated, won=terminated)
 
     avail_a = np.ones((3, N, A), bool)
     avail_a[1, 0, 5] = False  # agent 0 may not take action 5 at row 1

@@ -75,3 +75,32 @@ def test_a_run_saved_with_the_old_gawm_block_still_loads(tmp_path):
 def test_smoke_overlay_is_the_one_the_workflow_uses():
     budgets = yaml.safe_load((SMOKE.parent.parent / "config.yaml").read_text())["budgets"]
     assert budgets["smoke"]["method_overlay"] == str(SMOKE.relative_to(SMOKE.parent.parent.parent))
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_metric_a_method_returns_has_a_progress_column(name):
+    """progress.csv's columns are the method's metric_names; CsvLog refuses a key without a column, so an
+    undeclared metric would stop the run: every key `update` returns must be declared (and nothing else)."""
+    import numpy as np
+
+    from gawm.collector import Collector
+    from tests.conftest import real_method
+
+    method, env = real_method(name)
+    metrics = {}
+    for i in range(6):  # until the method has data enough to train
+        Collector(env, method).run(method, 400, method.observe_episode)
+        metrics = method.update(np.random.default_rng(i))
+        if metrics:
+            break
+    assert metrics and set(metrics) == set(method.metric_names)
+
+
+def test_csv_log_refuses_a_key_without_a_column(tmp_path):
+    from gawm.io import CsvLog
+
+    log = CsvLog(tmp_path / "p.csv", ["step", "loss"])
+    log.append({"step": 1, "loss": 0.5})
+    with pytest.raises(ValueError, match=r"no column for \['surprise'\]"):
+        log.append({"step": 2, "loss": 0.4, "surprise": 1.0})
+    assert log.rows() == [{"step": "1", "loss": "0.5"}]

@@ -102,7 +102,9 @@ def _valid_pairs(is_first: torch.Tensor, k: int) -> torch.Tensor:
 
 
 class MAGMethod(MAMBAMethod):
-    metric_names = MAMBAMethod.metric_names + ("multi_step_loss",)
+    metric_names = MAMBAMethod.metric_names + ("one_step_loss", "multi_step_loss", "multi_step_pairs",
+                                               "multi_step_obs", "multi_step_avail", "multi_step_reward",
+                                               "multi_step_discount")
 
     def __init__(self, cfg: dict[str, Any], env_info: dict[str, int], device: torch.device, seed: int):
         super().__init__(cfg, env_info, device, seed)

@@ -9,12 +9,13 @@ import numpy as np
 import torch
 
 from gawm.acting import PolicyActing
+from gawm.collector import Episode
 from gawm.config import from_dict
-from gawm.policy import MAPPOPolicy, PolicyConfig, make_optimizers, ppo_update
+from gawm.policy import PPO_METRICS, MAPPOPolicy, PolicyConfig, make_optimizers, ppo_update
 
 
 class MAPPOMethod(PolicyActing):
-    metric_names = ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_frac")
+    metric_names = PPO_METRICS  # every key ppo_update returns
 
     def __init__(self, cfg: dict[str, Any], env_info: dict[str, int], device: torch.device, seed: int):
         self.cfg = from_dict(PolicyConfig, cfg["policy"], "policy")
@@ -24,9 +25,9 @@ class MAPPOMethod(PolicyActing):
         self.policy = MAPPOPolicy(self.cfg, self.n_agents, env_info["obs_shape"], self.n_actions,
                                   state_dim=env_info["state_shape"]).to(device)
         self.optimizers = make_optimizers(self.policy, self.cfg)
-        self.pending: list[dict[str, Any]] = []  # episodes finished since the last update
+        self.pending: list[Episode] = []  # episodes finished since the last update
 
-    def observe_episode(self, episode: dict[str, Any]) -> None:
+    def observe_episode(self, episode: Episode) -> None:
         self.pending.append(episode)
 
     # ------------------------------------------------------------------ training
@@ -38,11 +39,11 @@ class MAPPOMethod(PolicyActing):
         gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
         return ppo_update(self.policy, self.optimizers, rollout, self.cfg, generator=gen)
 
-    def _rollout(self, episodes: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+    def _rollout(self, episodes: list[Episode]) -> dict[str, torch.Tensor]:
         """Pad episodes to a common length, time-major; mask = real step and agent alive."""
         B, N = len(episodes), self.n_agents
-        T = max(len(e["actions"]) for e in episodes)
-        O, S, A = episodes[0]["obs"].shape[-1], episodes[0]["state"].shape[-1], self.n_actions
+        T = max(e.length for e in episodes)
+        O, S, A = episodes[0].obs.shape[-1], episodes[0].state.shape[-1], self.n_actions
         obs = np.zeros((T + 1, B, N, O), np.float32)
         state = np.zeros((T + 1, B, S), np.float32)
         avail = np.zeros((T + 1, B, N, A), bool)
@@ -52,13 +53,13 @@ class MAPPOMethod(PolicyActing):
         discounts = np.zeros((T, B), np.float32)
         mask = np.zeros((T, B, N), np.float32)
         for b, e in enumerate(episodes):
-            n = len(e["actions"])
-            obs[: n + 1, b], state[: n + 1, b], avail[: n + 1, b] = e["obs"], e["state"], e["avail"]
-            actions[:n, b], rewards[:n, b] = e["actions"], e["rewards"]
+            n = e.length
+            obs[: n + 1, b], state[: n + 1, b], avail[: n + 1, b] = e.obs, e.state, e.avail
+            actions[:n, b], rewards[:n, b] = e.actions, e.rewards
             discounts[:n, b] = 1.0
-            if e["terminated"]:
+            if e.terminated:
                 discounts[n - 1, b] = 0.0
-            mask[:n, b] = e["alive"][:n]
+            mask[:n, b] = e.alive[:n]
         d = self.device
         obs_t = torch.as_tensor(obs, device=d)
         avail_t = torch.as_tensor(avail, device=d)

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from baselines.qmix.networks import AgentQNet, QMixer
+from gawm.collector import Episode
 from gawm.config import ConfigError, from_dict
 
 
@@ -127,13 +128,13 @@ class QMIXMethod:
         return actions.cpu().numpy(), (h, F.one_hot(actions, self.A).float())
 
     # ------------------------------------------------------------------------------------- training
-    def observe_episode(self, ep: dict[str, Any]) -> None:
-        self.buffer.append({
-            "obs": ep["obs"].astype(np.float32), "state": ep["state"].astype(np.float32),
-            "avail": ep["avail"].astype(bool), "actions": ep["actions"].astype(np.int64),
-            "rewards": ep["rewards"].astype(np.float32), "terminated": bool(ep["terminated"]),
+    def observe_episode(self, ep: Episode) -> None:
+        self.buffer.append({  # pymarl's episode replay, compact dtypes (saved in checkpoints)
+            "obs": ep.obs.astype(np.float32), "state": ep.state.astype(np.float32),
+            "avail": ep.avail.astype(bool), "actions": ep.actions.astype(np.int64),
+            "rewards": ep.rewards.astype(np.float32), "terminated": bool(ep.terminated),
         })
-        self.t_env += len(ep["actions"])
+        self.t_env += ep.length
         self.episodes += 1
         self.new_episodes += 1
 
