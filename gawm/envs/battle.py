@@ -5,7 +5,7 @@ One `step` is SMAC's environment step, 8 game loops (`step_mul`) at 22.4 loops p
 1. orders (at the step boundary, where SMAC issues them): agents' actions (stop = hold position and
    fire at what is in reach; move 2 units; attack enemy j) and the built-in AI's attack-move (targeting.py:
    threats first, then the closest; keep a target that is in reach; else switch to one in reach; else
-   chase the current one within sight; else walk to the agents' spawn). A move order or a change of
+   chase the current one within its scan range; else walk to the agents' spawn). A move order or a change of
    target cancels a wind-up in progress; a target picked automatically costs the unit's `retarget` delay.
 2. movement for the whole step, computed once: chasers walk until their target is in reach, melee units
    steer around allies in their way (motion.py), walls clip moves, and collision relaxation pushes
@@ -65,7 +65,7 @@ class VecBattle:
         self.types = types
         f = lambda attr: np.array([getattr(t, attr) for t in types], dtype=np.float64)  # noqa: E731
         self.max_hp, self.max_sh, self.armor = f("hp"), f("shield"), f("armor")
-        self.cooldown, self.radius, self.sight = f("cooldown"), f("radius"), f("sight")
+        self.cooldown, self.radius, self.scan = f("cooldown"), f("radius"), f("scan")
         self.damage_point, self.backswing = f("damage_point"), f("backswing")
         self.missile_speed, self.retarget = f("missile_speed"), f("retarget")
         self.speed = f("speed")  # distance per loop
@@ -80,6 +80,7 @@ class VecBattle:
         self.team = self.is_agent  # (U,) True for agents
         self.same_team = self.team[:, None] == self.team[None, :]
         self.not_self = ~np.eye(self.U, dtype=bool)
+        self._foes = ~self.same_team | ~(f("speed") > 0)[None, :]  # (U, U) j cannot be shoved by i
         light = np.array([t.light for t in types])
         armored = np.array([t.armored for t in types])
         # raw damage of one hit of unit a on unit t, bonus included, before armour: (U, U)
@@ -88,14 +89,17 @@ class VecBattle:
         self.hit_damage = f("damage")[:, None] + f("bonus")[:, None] * bonus_applies
         # centre distance within which a can hit t (SC2 ranges are edge to edge): (U, U)
         self.reach = f("range")[:, None] + self.radius[:, None] + self.radius[None, :]
+        # radius of the melee units of the other team: where their contact points around each unit lie (U,)
+        melee_r = np.where(self.melee, self.radius, 0.0)
+        self._melee_r = np.array([melee_r[~self.same_team[u]].max(initial=0.0) for u in range(self.U)])
         self.splash_src = np.flatnonzero(f("splash_half_length") > 0)  # (S,)
         self.splash_half = f("splash_half_length")[self.splash_src]
         self.splash_enemy = ~self.same_team[self.splash_src]  # (S, U)
         e = slice(self.N, self.U)
         self.max_reward = self.E * REWARD_DEATH + REWARD_WIN + float((self.max_hp[e] + self.max_sh[e]).sum())
         ally_off = (np.array(spec.ally_offsets, dtype=np.float64) if spec.ally_offsets is not None
-                    else _formation(spec.allies, spec.ally_facing))
-        self._spawn_offsets = (ally_off, _formation(spec.enemies, spec.enemy_facing))
+                    else _formation(spec.allies, spec.ally_facing, spec.ally_rows, spec.ally_spacing))
+        self._spawn_offsets = (ally_off, _formation(spec.enemies, spec.enemy_facing, spec.enemy_rows))
         self.attack_point = np.array(spec.attack_point, dtype=np.float64)
         B, U, N = self.B, self.U, self.N
         self.pos = np.zeros((B, U, 2))
@@ -256,7 +260,8 @@ class VecBattle:
                                    np.zeros(N, dtype=bool), self.threat[N:])
         new[:, :N] = np.where(is_attack, ordered, np.where(hold[:, :N] & (auto_a >= 0), auto_a + N, -1))
         # the built-in AI: attack-move (static defence holds)
-        visible = (dist[:, N:, :N] < self.sight[N:, None]) & alive[:, None, :N] & alive[:, N:, None]
+        # attack-move acquires within its scan range (SMAClite: minimum scan range + the target's radius)
+        visible = (dist[:, N:, :N] <= self.scan[N:, None] + self.radius[None, :N]) & alive[:, None, :N] & alive[:, N:, None]
         auto_e = targeting.acquire(dist[:, N:, :N], in_reach[:, N:, :N], visible, self.tgt[:, N:],
                                    self.mobile[N:], self.threat[:N])
         new[:, N:] = auto_e
@@ -291,16 +296,51 @@ class VecBattle:
         start = np.where(moving_order, 0.0, np.clip(self.back_until, 0.0, STEP_MUL))
         travel = np.where(chasing, tdist - 0.95 * treach, np.sqrt(((goal - self.pos) ** 2).sum(-1)))
         step_len = np.where(moving, np.minimum(self.speed * (STEP_MUL - start), np.maximum(travel, 0.0)), 0.0)
-        direction = self.terrain.direction(self.pos, goal)
         steer = moving & chasing & self.melee
+        if steer.any():  # melee chasers head for a free contact point of their target, around whoever is in the way
+            goal, travel, tg = self._contact_goals(steer, goal, travel, tg, alive, dist)
+            step_len = np.where(moving, np.minimum(self.speed * (STEP_MUL - start), np.maximum(travel, 0.0)), 0.0)
+        direction = self.terrain.direction(self.pos, goal)
         if steer.any():
             solid = alive & self.collides
-            blockers = solid[:, None, :] & self.same_team & self.not_self
+            blockers = solid[:, None, :] & self.not_self & (self._uidx[:, None, :] != tg[..., None])
             direction = motion.steer_around(self.pos, direction, step_len, steer, blockers, self.radius)
         new_pos = self.terrain.clip_move(self.pos, direction * step_len[..., None])
-        new_pos = motion.relax(new_pos, alive & self.collides, self.mobile, self.radius, self.terrain.clip_move)
+        anchored = (step_len <= 0) | ~self.mobile
+        new_pos = motion.relax(new_pos, alive & self.collides, self.mobile, self.radius, self.terrain.clip_move,
+                               anchored=anchored, same_team=self.same_team)
+        new_pos = motion.block_at_anchors(self.pos, new_pos, alive & self.collides, anchored, self.radius,
+                                          self._foes)
         dur = np.where(self.speed > 0, step_len / np.maximum(self.speed, 1e-9), 0.0)
         return new_pos - self.pos, start, dur
+
+    def _contact_goals(self, steer: np.ndarray, goal: np.ndarray, travel: np.ndarray, tg: np.ndarray,
+                       alive: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Goals (B, U, 2) and travel (B, U) of melee chasers: the nearest free contact point of their
+        target. An AI melee unit whose target has none switches (paying its retarget delay) to the closest
+        enemy within its scan range that still has one, as SC2's pathing sends a blocked zergling to a
+        reachable target instead of queueing."""
+        N, bidx = self.N, self._bidx
+        solid = alive & self.collides
+        slots, free = motion.contact_slots(self.pos, self.radius, self._melee_r, solid, self.terrain.pathable)
+        open_v = free.any(-1) & alive  # (B, U) victims with a free contact point
+        crowded = steer & ~open_v[bidx, tg] & ~self.is_agent
+        if crowded.any():
+            cand = (dist <= self.scan[:, None] + self.radius[None, :]) & ~self.same_team & open_v[:, None, :]
+            alt, ok = targeting.best(dist, cand, self.threat)
+            switch = crowded & ok & (alt != tg)
+            self.tgt = np.where(switch, alt, self.tgt)
+            self.acq_ready = np.where(switch, np.maximum(self.acq_ready, self.retarget), self.acq_ready)
+            tg = np.maximum(self.tgt, 0)
+        tslots = slots[bidx, tg]  # (B, U, K, 2)
+        gap = tslots - self.pos[:, :, None, :]
+        d_slot = np.where(free[bidx, tg], np.sqrt((gap * gap).sum(-1)), np.inf)
+        k = d_slot.argmin(-1)
+        use = steer & np.isfinite(d_slot.min(-1))
+        slot_goal = tslots[bidx, self._uidx, k]
+        goal = np.where(use[..., None], slot_goal, np.where(steer[..., None], self.pos[bidx, tg], goal))
+        travel = np.where(use, d_slot.min(-1), travel)
+        return goal, travel, tg
 
     # ..................................................................... 3. weapons
     def _weapons(self, pos0: np.ndarray, delta: np.ndarray, start: np.ndarray, dur: np.ndarray,
@@ -447,13 +487,14 @@ def actions_is_move(actions: np.ndarray) -> np.ndarray:
     return (actions >= 2) & (actions < N_NO_ATTACK_ACTIONS)
 
 
-def _formation(units: tuple[str, ...], facing: float) -> np.ndarray:
-    """Offsets (n, 2) of a compact block of units: columns of 4 across the facing, stacked away from the enemy.
+def _formation(units: tuple[str, ...], facing: float, rows: int = 4, spacing: float | None = None) -> np.ndarray:
+    """Offsets (n, 2) of a compact block of units: `rows` side by side across the facing, stacked away from the enemy.
 
     facing: the angle (radians) from the block towards the enemy; melee units stand in front."""
     n = len(units)
-    spacing = 2 * max(UNIT_TYPES[u].radius for u in units) + 0.3
-    rows = min(n, 4)
+    if spacing is None:
+        spacing = 2 * max(UNIT_TYPES[u].radius for u in units) + 0.3
+    rows = min(n, rows)
     order = np.argsort([UNIT_TYPES[u].range for u in units], kind="stable")  # shortest range in front
     k = np.empty(n, dtype=np.int64)
     k[order] = np.arange(n)

@@ -51,6 +51,9 @@ class MapSpec:
     enemy_facing: float = 3.141592653589793  # west
     attack_point: tuple[float, float] | None = None  # [SMAClite] the AI's attack-move goal; None = ally_spawn
     ally_offsets: tuple[tuple[float, float], ...] | None = None  # explicit per-agent offsets from ally_spawn
+    ally_rows: int = 4  # units side by side in a spawn block (the block's depth grows with the team)
+    ally_spacing: float | None = None  # centre spacing in the ally block (default: widest unit + 0.3)
+    enemy_rows: int = 4
 
     def __post_init__(self) -> None:
         if self.attack_point is None:
@@ -106,10 +109,13 @@ MAPS: dict[str, MapSpec] = {
                 ("colossus",) + _rep("stalker", 3) + _rep("zealot", 5), 180, "P", "P", 3,
                 "colossi_stalkers_zealots"),
         MapSpec("8m", _rep("marine", 8), _rep("marine", 8), 120, "T", "T", 0, "marines"),
-        # [EST] corridor: the zealots start in the open west chamber 13 from the passage's far mouth and 4.5
-        # from its near one; the zerglings start in the east chamber; see terrain.py for the walls
+        # [EST] corridor (walls in terrain.py): zealots 3 abreast in the open, 4 east of the passage's mouth;
+        # zerglings 6 abreast 11 further east (SMAClite: the groups are 12.7 apart); the AI's attack point
+        # lies behind the passage, as SMAClite's (4.47, 4.33) lies 20.8 behind the zealots
         MapSpec("corridor", _rep("zealot", 6), _rep("zergling", 24), 400, "P", "Z", 0, "zealots",
-                ally_spawn=(8.0, 16.0), enemy_spawn=(25.0, 16.0), terrain="corridor", attack_point=(3.0, 16.0)),
+                ally_spawn=(17.0, 16.5), enemy_spawn=(28.0, 16.5), terrain="corridor", attack_point=(3.0, 16.5),
+                ally_rows=3, enemy_rows=6, ally_jitter=0.0),  # [EST] three abreast, 1.3 apart:
+        # three abreast fill the passage
     )
 }
 

@@ -23,6 +23,28 @@ def pairwise(pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return dx, dy, np.sqrt(dx * dx + dy * dy)
 
 
+N_SLOTS = 8  # contact points around a unit (eight zerglings fit around a zealot)
+_SLOT_DIRS = np.stack([np.cos(np.arange(N_SLOTS) * 2 * np.pi / N_SLOTS),
+                       np.sin(np.arange(N_SLOTS) * 2 * np.pi / N_SLOTS)], -1)  # (K, 2)
+
+
+def contact_slots(pos: np.ndarray, radius: np.ndarray, attacker_r: np.ndarray, solid: np.ndarray,
+                  pathable) -> tuple[np.ndarray, np.ndarray]:
+    """Contact points around every unit and whether each is free: (B, U, K, 2) and (B, U, K) bool.
+
+    radius (U,): unit radii; attacker_r (U,): radius of the melee units that attack unit u (the ring sits
+    at radius + attacker_r). A point is taken when it is off the walkable grid or another solid unit's
+    footprint covers most of it.
+    """
+    ring = radius + attacker_r + 0.05
+    slots = pos[:, :, None, :] + _SLOT_DIRS * ring[None, :, None, None]  # (B, U, K, 2)
+    diff = slots[:, :, :, None, :] - pos[:, None, None, :, :]  # (B, U, K, U', 2)
+    d2 = (diff * diff).sum(-1)
+    need = (0.8 * attacker_r[:, None] + radius[None, :]) ** 2  # (U, U')
+    taken = (solid[:, None, None, :] & (d2 < need[None, :, None, :])).any(-1)
+    return slots, ~taken & pathable(slots)
+
+
 def steer_around(pos: np.ndarray, direction: np.ndarray, look: np.ndarray, steer: np.ndarray,
                  blockers: np.ndarray, radius: np.ndarray) -> np.ndarray:
     """Directions (B, U, 2) bent around the nearest blocking ally ahead of each steering unit.
@@ -52,14 +74,25 @@ def steer_around(pos: np.ndarray, direction: np.ndarray, look: np.ndarray, steer
     return np.where(any_b[..., None], new, direction)
 
 
-def relax(pos: np.ndarray, solid: np.ndarray, mobile: np.ndarray, radius: np.ndarray, clip) -> np.ndarray:
+def relax(pos: np.ndarray, solid: np.ndarray, mobile: np.ndarray, radius: np.ndarray, clip,
+          anchored: np.ndarray | None = None, same_team: np.ndarray | None = None) -> np.ndarray:
     """Push overlapping solid units apart until none overlap (at most MAX_RELAX_PASSES passes).
 
     pos (B, U, 2); solid (B, U) bool (alive and colliding); mobile (U,) bool; clip(pos, delta) applies
-    walls. A mobile unit yields the whole overlap to an immobile one and half of it to a mobile one.
+    walls; anchored (B, U) bool: units that did not walk this step; same_team (U, U) bool.
+    As in SC2, units cannot shove enemies: between opponents a walker yields the whole overlap to a unit
+    that stands its ground; allies shove each other (half each); everybody yields to structures.
     """
-    mob_i, mob_j = mobile[:, None], mobile[None, :]
-    share = np.where(mob_i & mob_j, 0.5, np.where(mob_i, 1.0, 0.0))  # (U, U) fraction of the overlap i yields
+    B, U = solid.shape
+    if anchored is None:
+        anchored = np.zeros((B, U), dtype=bool)
+    if same_team is None:
+        same_team = np.ones((U, U), dtype=bool)
+    fi, fj = anchored[:, :, None], anchored[:, None, :]
+    foe = np.where(fi == fj, 0.5, np.where(fj, 1.0, 0.0))  # (B, U, U) fraction of the overlap i yields
+    share = np.where(same_team[None], 0.5, foe)
+    share = np.where(mobile[None, None, :], share, 1.0)  # j immobile: i yields all
+    share = np.where(mobile[None, :, None], share, 0.0)  # i immobile: never moves
     reach = radius[:, None] + radius[None, :]
     pair_ok = solid[:, :, None] & solid[:, None, :] & ~np.eye(pos.shape[1], dtype=bool)
     for _ in range(MAX_RELAX_PASSES):
@@ -76,3 +109,15 @@ def relax(pos: np.ndarray, solid: np.ndarray, mobile: np.ndarray, radius: np.nda
         shift = -np.stack([(push * dx).sum(2), (push * dy).sum(2)], -1)
         pos = clip(pos, shift)
     return pos
+
+
+def block_at_anchors(pos0: np.ndarray, pos1: np.ndarray, solid: np.ndarray, anchored: np.ndarray,
+                     radius: np.ndarray, foes: np.ndarray, tol: float = 0.05) -> np.ndarray:
+    """Walkers that still overlap an enemy standing its ground (relaxation could not push them out, e.g.
+    against a wall) stay where they started: a walker cannot walk through a standing enemy.
+    foes (U, U) bool: i and j are on different teams, or j is a structure."""
+    d = pairwise(pos1)[2]
+    over = (radius[:, None] + radius[None, :] - d > tol) & solid[:, :, None] & solid[:, None, :]
+    over &= anchored[:, None, :] & ~anchored[:, :, None] & foes[None]
+    stuck = over.any(-1)
+    return np.where(stuck[..., None], pos0, pos1) if stuck.any() else pos1

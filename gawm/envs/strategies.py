@@ -69,6 +69,16 @@ def _away(dx: np.ndarray, dy: np.ndarray, avail: np.ndarray) -> np.ndarray:
     return np.where(_pick(avail, a), a, side)
 
 
+_DIRS = np.array([(0.0, 1.0), (0.0, -1.0), (1.0, 0.0), (-1.0, 0.0)])  # NORTH, SOUTH, EAST, WEST
+
+
+def _best_move(vx: np.ndarray, vy: np.ndarray, avail: np.ndarray) -> np.ndarray:
+    """The available move action (B, N) closest in direction to the vector (vx, vy)."""
+    score = vx[..., None] * _DIRS[:, 0] + vy[..., None] * _DIRS[:, 1]  # (B, N, 4)
+    score = np.where(avail[..., NORTH:WEST + 1], score, -np.inf)
+    return score.argmax(-1) + NORTH
+
+
 def _legal(act: np.ndarray, avail: np.ndarray) -> np.ndarray:
     """act where available, else stop, else no-op (the dead)."""
     ok = _pick(avail, np.maximum(act, 0))
@@ -132,37 +142,56 @@ def uniform_random(spec: MapSpec, seed: int = 0) -> Strategy:
     return Strategy(spec, rule)
 
 
-def focus_fire(spec: MapSpec, melee_first: bool = False, hold_at: float = 7.0) -> Strategy:
-    """All agents shoot the same enemy: the weakest that somebody can attack (ties: lowest index).
+def focus_fire(spec: MapSpec, melee_first: bool = False, hold_at: float = 8.0) -> Strategy:
+    """All agents shoot the same enemy: the one somebody can attack whose death removes the most damage
+    per point of health still to deal (damage per second of its type / its health + shields left; with a
+    single unit type, the weakest).
 
-    Agents approach the closest enemy seen and hold (stop) once it is within `hold_at`, so the enemy
-    walks into their fire. melee_first: melee agents (zealots) instead charge the closest enemy and
-    fight it, and ranged agents hold back until an enemy is within their range (zealots in front)."""
+    Before the fight, agents approach the closest enemy seen and hold (stop) once it is within `hold_at`,
+    so the enemy walks into their fire; once anybody is hurt, an agent with nothing in range walks to the
+    closest enemy. melee_first: melee agents (zealots) charge the closest enemy and fight it, and ranged
+    agents hold until an enemy is in range (zealots in front)."""
     ranged = np.array([UNIT_TYPES[u].range > 1.0 for u in spec.allies])  # (N,)
+    etypes = [UNIT_TYPES[u] for u in spec.enemies]
+    light_share = np.mean([UNIT_TYPES[u].light for u in spec.allies])
+    armored_share = np.mean([UNIT_TYPES[u].armored for u in spec.allies])
+    dps = np.array([(t.damage + t.bonus * (light_share if t.bonus_vs == "light" else armored_share if t.bonus_vs
+                                           == "armored" else 0.0)) * t.attacks / t.cooldown
+                    * (3.0 if t.splash_half_length > 0 else 1.0) for t in etypes])  # (E,) per loop vs our army
+    # (a line splash hits about three of our clumped units: the colossus is worth three shooters)
+    ehp = np.array([t.hp + t.shield for t in etypes])
+    per_frac = np.array([t.hp if spec.shield_bits_enemy == 0 else (t.hp + t.shield) / 2 for t in etypes])
 
     def rule(v, obs, avail):
         B, N, E = v.attackable.shape
-        score = np.where(v.attackable, v.health, np.inf).min(1)  # (B, E) the team's view of each enemy
-        focus = score.argmin(-1)  # (B,)
+        left = np.minimum(v.health * per_frac, ehp)  # health + shields left (obs gives fractions)
+        value = np.where(v.attackable, dps / np.maximum(left, 1.0), -np.inf).max(1)  # (B, E) the team's view
+        focus = value.argmax(-1)  # (B,)
         focus_ok = np.take_along_axis(v.attackable, np.broadcast_to(focus[:, None, None], (B, N, 1)), -1)[..., 0]
         near, can = _closest(v, v.attackable)
         nd = _pick(v.dist, _closest(v, v.visible)[0])
         seen = v.visible.any(-1)
-        act = np.where(seen & (nd < hold_at), STOP, _advance(v, avail, spec))
+        full = 1.0 + spec.shield_bits_enemy
+        own_full = 1.0 + spec.shield_bits_ally
+        started = ((v.visible & (v.health < full - 1e-6)).any((1, 2)) | (v.own_health < own_full - 1e-6).any(1))
+        wait = seen & (nd < hold_at) & ~started[:, None]
+        act = np.where(wait, STOP, _advance(v, avail, spec))
         act = np.where(can, near + 6, act)
         act = np.where(focus_ok, focus[:, None] + 6, act)
         if melee_first:
-            melee_act = np.where(can, near + 6, _advance(v, avail, spec))
+            melee_act = np.where(can, near + 6, np.where(wait, STOP, _advance(v, avail, spec)))
             act = np.where(ranged[None, :], act, melee_act)
         return act
 
     return Strategy(spec, rule)
 
 
-def kiting(spec: MapSpec, kite_distance: float = 3.0) -> Strategy:
+def kiting(spec: MapSpec, kite_distance: float = 3.0, circle: float = 1.0) -> Strategy:
     """Stalkers vs zealots: focus fire; a stalker whose closest zealot is within `kite_distance` steps
     away from it (the zealot must walk after it while the stalker's weapon cools down), then turns and
-    fires again."""
+    fires again. A straight retreat runs into the map's edge within a few volleys, so the step away is
+    bent by `circle` (tangent weight, counter-clockwise): the stalkers kite in a loop around the field,
+    as players do."""
     ff = focus_fire(spec, hold_at=7.0)
     melee_enemy = np.array([UNIT_TYPES[u].range <= 1.0 for u in spec.enemies])
 
@@ -170,7 +199,9 @@ def kiting(spec: MapSpec, kite_distance: float = 3.0) -> Strategy:
         act = ff.rule(v, obs, avail)
         near, seen = _closest(v, v.visible & melee_enemy)
         threatened = seen & (_pick(v.dist, near) < kite_distance)
-        return np.where(threatened, _away(_pick(v.dx, near), _pick(v.dy, near), avail), act)
+        ax, ay = -_pick(v.dx, near), -_pick(v.dy, near)  # away from the zealot
+        away = _best_move(ax - circle * ay, ay + circle * ax, avail)
+        return np.where(threatened, away, act)
 
     return Strategy(spec, rule)
 
@@ -210,11 +241,11 @@ class Alternation(Strategy):
 
 
 class HoldPassage(Strategy):
-    """Corridor: walk east into the passage for `walk_steps` steps (the map's layout, as a player knows
-    it), then hold position there, so the zerglings can only reach the front zealots; each zealot
-    attacks the closest zergling in range."""
+    """Corridor: walk back (away from the zerglings' side) into the passage behind the zealots for
+    `walk_steps` steps (the map's layout, as a player knows it), then hold position there, so the
+    zerglings can only reach the front zealots, which strike whatever comes into reach."""
 
-    def __init__(self, spec: MapSpec, walk_steps: int = 5):
+    def __init__(self, spec: MapSpec, walk_steps: int = 6):
         super().__init__(spec)
         self.walk_steps = walk_steps
 
@@ -225,10 +256,9 @@ class HoldPassage(Strategy):
         if not hasattr(self, "t") or self.t.shape[0] != obs.shape[0]:
             self.reset(obs.shape[0])
         self.t[fresh] = 0
-        v = view(self.spec, obs)
-        near, can = _closest(v, v.attackable & (v.dist < 1.5))
-        walking = (self.t < self.walk_steps)[:, None] & ~v.visible.any(-1)
-        act = np.where(walking, forward(self.spec), np.where(can, near + 6, STOP))
+        walking = np.broadcast_to((self.t < self.walk_steps)[:, None], avail.shape[:2])
+        back = {NORTH: SOUTH, SOUTH: NORTH, EAST: WEST, WEST: EAST}[forward(self.spec)]
+        act = np.where(walking, back, STOP)  # holding: each zealot strikes whatever is in its reach
         self.t += 1
         return _legal(act, avail)
 
@@ -245,7 +275,7 @@ STRATEGIES: dict[str, Callable[[MapSpec], Strategy]] = {
     "alternation": alternation,
     "attack_closest": attack_closest,
     "focus_fire": focus_fire,
-    "focus_fire_melee_front": lambda spec: focus_fire(spec, melee_first=True),
+    "focus_fire_melee_front": lambda spec: focus_fire(spec, melee_first=True, hold_at=9.0),
     "hold_passage": hold_passage,
     "kiting": kiting,
     "stop": stop,

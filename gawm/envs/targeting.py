@@ -3,7 +3,7 @@
 SC2 picks an automatic target by priority (a unit that can fire back outranks one that cannot) and then
 by distance. Attack-move keeps its current target while it can still hit it, switches to a target it can
 hit now when its current one is out of reach, and otherwise chases its current target inside its leash
-(here: sight). Static defence (the spine crawler) keeps its target while it is in reach and otherwise
+(here: its scan range, 5 for most units, after SMAClite's minimum scan range). Static defence (the spine crawler) keeps its target while it is in reach and otherwise
 takes the best target in reach. A unit on "stop" (hold) behaves like static defence. Every switch made
 this way costs the unit's `retarget` delay before its wind-up can start (see battle.py).
 """

@@ -24,9 +24,12 @@ def _grid(name: str, size: tuple[int, int]) -> np.ndarray:
     if name == "open":
         grid[:, :] = True
     elif name == "corridor":
-        grid[1:13, 7:25] = True  # the agents' chamber
-        grid[13:20, 14:18] = True  # the 4-wide passage: the chokepoint
-        grid[20:31, 5:27] = True  # the zerglings' chamber
+        # [EST] SMAC's corridor.SC2Map is binary and SMAClite lists only its spawn groups; this layout keeps
+        # what decides the map: both armies start in the open, 12 apart (SMAClite: 12.7), and the zealots'
+        # only cover is a narrow passage behind them, on the way to the AI's attack point
+        grid[13:31, 3:30] = True  # the open field where both armies start
+        grid[5:13, 15:18] = True  # the passage: 8 long, 3 wide (three zealots abreast fill it)
+        grid[1:5, 10:23] = True  # a small chamber behind it, with the AI's attack point
     else:
         raise ValueError(f"unknown terrain '{name}'")
     return grid

@@ -50,7 +50,8 @@ class UnitType:
     range: float  # weapon range, edge to edge (melee units: 0.1)
     speed: float  # distance per game loop (0 for structures)
     radius: float
-    sight: float  # acquisition range of the built-in AI
+    sight: float  # sight range (documentation; observations use SMAC's 9)
+    scan: float  # the built-in AI acquires targets within scan + target radius (centre distance)
     light: bool
     armored: bool
     collides: bool  # colossi step over small units; structures are immobile but still block
@@ -76,6 +77,7 @@ UNIT_TYPES: dict[str, UnitType] = {
             retarget=_loops(0.09),  # [EST] 2 loops: SC2 scans for targets a few times per second
             range=5.0, speed=3.15 / LOOPS_PER_SECOND_FASTER,  # [LP]
             radius=0.375, sight=9.0, light=True, armored=False, collides=True,  # [LP] / [SL] size 0.75
+            scan=5.0,  # [SL] minimum_scan_range 5 (UnitStats default)
             splash_half_length=0.0, hp_regen=0.0, smac_max_cooldown=15,  # [SMAC]
         ),
         UnitType(
@@ -88,6 +90,7 @@ UNIT_TYPES: dict[str, UnitType] = {
             retarget=_loops(0.09),  # [EST] as the marine
             range=6.0, speed=4.13 / LOOPS_PER_SECOND_FASTER,  # [LP]
             radius=0.625, sight=10.0, light=False, armored=True, collides=True,  # [LP] / [SL] size 1.25
+            scan=6.0,  # [SL] minimum scan range 5, raised to the weapon range: SC2 acquires within range
             splash_half_length=0.0, hp_regen=0.0, smac_max_cooldown=35,  # [SMAC]
         ),
         UnitType(
@@ -100,6 +103,7 @@ UNIT_TYPES: dict[str, UnitType] = {
             retarget=_loops(0.09),  # [EST] as the marine
             range=0.1, speed=3.15 / LOOPS_PER_SECOND_FASTER,  # [LP] melee 0.1, no Charge (SMAC has no upgrades)
             radius=0.5, sight=9.0, light=True, armored=False, collides=True,  # [LP] / [SL] size 1.0
+            scan=5.0,  # [SL] minimum_scan_range 5
             splash_half_length=0.0, hp_regen=0.0, smac_max_cooldown=22,  # [SMAC]
         ),
         UnitType(
@@ -112,6 +116,7 @@ UNIT_TYPES: dict[str, UnitType] = {
             retarget=_loops(0.09),  # [EST] as the marine
             range=7.0, speed=3.15 / LOOPS_PER_SECOND_FASTER,  # [LP] range 7 (without Extended Thermal Lance)
             radius=1.0, sight=10.0, light=False, armored=True, collides=False,  # [LP] / [SL]; walks over small units
+            scan=7.0,  # [SL] minimum scan range 5, raised to the weapon range
             splash_half_length=1.4,  # [EST] Liquipedia: the lances hit every ground enemy in a short line across
             # the target; its length is not listed; 2.8 (about three zealots side by side) chosen from videos
             hp_regen=0.0, smac_max_cooldown=24,  # [SMAC]
@@ -126,6 +131,7 @@ UNIT_TYPES: dict[str, UnitType] = {
             retarget=_loops(0.09),  # [EST] as the marine
             range=0.1, speed=4.13 / LOOPS_PER_SECOND_FASTER,  # [LP] 4.13 off creep, no Metabolic Boost
             radius=0.375, sight=8.0, light=True, armored=False, collides=True,  # [LP] / [SL] size 0.75
+            scan=5.0,  # [SL] minimum_scan_range 5
             splash_half_length=0.0,
             hp_regen=0.2734 / LOOPS_PER_SECOND_FASTER,  # [LP] zerg regeneration 0.2734 hp/s off creep
             smac_max_cooldown=11,  # [SMAC]
@@ -143,6 +149,7 @@ UNIT_TYPES: dict[str, UnitType] = {
             # made the map as easy as SMAC reports it, and documented as this simulator's assumption
             range=7.0, speed=0.0,  # [LP] range 7, a structure
             radius=1.0, sight=11.0, light=False, armored=True, collides=True,  # [LP] sight 11 / [SL] size 2
+            scan=7.0,  # static defence: fires only within its weapon range (SMAClite scan 10 is moot)
             splash_half_length=0.0,
             hp_regen=0.38 / LOOPS_PER_SECOND_FASTER,  # [SL] hp_regen 0.38 (off creep)
             smac_max_cooldown=1,  # [SMAC] not an agent on any paper map; never used
