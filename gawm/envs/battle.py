@@ -81,6 +81,7 @@ class VecBattle:
         self.same_team = self.team[:, None] == self.team[None, :]
         self.not_self = ~np.eye(self.U, dtype=bool)
         self._foes = ~self.same_team | ~(f("speed") > 0)[None, :]  # (U, U) j cannot be shoved by i
+        self._foes_none = np.zeros((self.U, self.U), dtype=bool)  # treat everyone as a foe: anchors hold
         light = np.array([t.light for t in types])
         armored = np.array([t.armored for t in types])
         # raw damage of one hit of unit a on unit t, bonus included, before armour: (U, U)
@@ -309,8 +310,11 @@ class VecBattle:
         anchored = (step_len <= 0) | ~self.mobile
         new_pos = motion.relax(new_pos, alive & self.collides, self.mobile, self.radius, self.terrain.clip_move,
                                anchored=anchored, same_team=self.same_team)
-        new_pos = motion.block_at_anchors(self.pos, new_pos, alive & self.collides, anchored, self.radius,
-                                          self._foes)
+        new_pos, stuck = motion.block_at_anchors(self.pos, new_pos, alive & self.collides, anchored, self.radius,
+                                                 self._foes)
+        if stuck.any():  # the stopped walkers stand; whoever walked into their old place steps aside
+            new_pos = motion.relax(new_pos, alive & self.collides, self.mobile, self.radius, self.terrain.clip_move,
+                                   anchored=anchored | stuck, same_team=self._foes_none)
         dur = np.where(self.speed > 0, step_len / np.maximum(self.speed, 1e-9), 0.0)
         return new_pos - self.pos, start, dur
 

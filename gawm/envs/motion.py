@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-MAX_RELAX_PASSES = 6  # passes per step at most; a pass pushes every overlapping pair apart completely
+MAX_RELAX_PASSES = 8  # passes per step at most; a pass pushes every overlapping pair apart completely
 OVERLAP_TOL = 0.02  # overlap (distance units, 5% of a zergling's radius) below which footprints touch
 
 
@@ -115,9 +115,10 @@ def block_at_anchors(pos0: np.ndarray, pos1: np.ndarray, solid: np.ndarray, anch
                      radius: np.ndarray, foes: np.ndarray, tol: float = 0.05) -> np.ndarray:
     """Walkers that still overlap an enemy standing its ground (relaxation could not push them out, e.g.
     against a wall) stay where they started: a walker cannot walk through a standing enemy.
-    foes (U, U) bool: i and j are on different teams, or j is a structure."""
+    foes (U, U) bool: i and j are on different teams, or j is a structure.
+    Returns the positions and which walkers were stopped (B, U) bool."""
     d = pairwise(pos1)[2]
     over = (radius[:, None] + radius[None, :] - d > tol) & solid[:, :, None] & solid[:, None, :]
     over &= anchored[:, None, :] & ~anchored[:, :, None] & foes[None]
     stuck = over.any(-1)
-    return np.where(stuck[..., None], pos0, pos1) if stuck.any() else pos1
+    return (np.where(stuck[..., None], pos0, pos1) if stuck.any() else pos1), stuck
