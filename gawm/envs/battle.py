@@ -239,8 +239,14 @@ class VecBattle:
         pos0 = self.pos
         delta, start, dur = self._movement(actions, moving_order, hold, alive0)
         end = motion.pairwise(pos0 + delta)
-        idle = hold & alive0 & (self.tgt < 0) & ((end[2] <= self.reach) & ~self.same_team).any(-1)
-        self._weapons(pos0, delta, start, dur, hold, idle)
+        # holding units without a target acquire when the first enemy comes into reach during the step; the
+        # loop is found by interpolating each pair's distance between the step's start and end: (B, U)
+        d0, d1 = self.pairwise()[2], end[2]
+        gap0 = d0 - self.reach
+        closing = (d1 <= self.reach) & ~self.same_team & alive0[:, None, :]
+        t_in = np.where(closing, np.ceil(STEP_MUL * np.maximum(gap0, 0.0) / np.maximum(d0 - d1, 1e-9)), np.inf)
+        idle_at = np.where(hold & alive0 & (self.tgt < 0), np.clip(t_in.min(-1), 1, STEP_MUL), np.inf)
+        self._weapons(pos0, delta, start, dur, hold, idle_at)
         self.pos = pos0 + delta
         self._changed()
         self._pairwise = end  # positions are final; the distances serve the next observation
@@ -348,7 +354,7 @@ class VecBattle:
 
     # ..................................................................... 3. weapons
     def _weapons(self, pos0: np.ndarray, delta: np.ndarray, start: np.ndarray, dur: np.ndarray,
-                 hold: np.ndarray, idle: np.ndarray) -> None:
+                 hold: np.ndarray, idle_at: np.ndarray) -> None:
         """Game loops 1..8: wind-ups, cancels, releases, projectiles, damage, in-loop re-acquisition.
 
         Each iteration is a dozen (B, U) array operations; the expensive parts (re-acquisition, damage)
@@ -360,18 +366,21 @@ class VecBattle:
         okr, flat_tg, tdist = self._reach_table(path)
         ready = np.maximum(self.cd_ready, self.acq_ready)
         # holding units can lose a target by its leaving reach; anyone can by its death (checked after damage)
-        check = bool((idle.any()) or (hold & (self.tgt >= 0) & ~okr[..., 1:].all(-1)).any())
+        idle_any = bool(np.isfinite(idle_at).any())
+        check = idle_any or bool((hold & (self.tgt >= 0) & ~okr[..., 1:].all(-1)).any())
         for t in range(1, STEP_MUL + 1):
             alive = self.hp > 0
             if check:
                 tgt_alive = alive.ravel()[flat_tg]
                 lost = (self.tgt >= 0) & alive & (~tgt_alive | (hold & ~okr[..., t]))
-                lost |= idle & (self.tgt < 0) & alive
-                if lost.any():  # re-acquire in reach at loop t
-                    self._reacquire(path[:, :, t], lost, alive, t)
-                    okr, flat_tg, tdist = self._reach_table(path)
-                    ready = np.maximum(self.cd_ready, self.acq_ready)
-                check = bool(idle.any()) or bool(hold.any())
+                if idle_any:
+                    lost |= (idle_at == t) & (self.tgt < 0) & alive
+                if lost.any():  # re-acquire in reach at loop t, in the battles concerned only
+                    rows = np.flatnonzero(lost.any(1))
+                    self._reacquire(path[rows, :, t], lost[rows], alive[rows], t, rows)
+                    okr[rows], flat_tg[rows], tdist[rows] = self._reach_table(path[rows], rows)
+                    ready[rows] = np.maximum(self.cd_ready[rows], self.acq_ready[rows])
+                check = idle_any or bool(hold.any())
             ok = okr[..., t] & alive & alive.ravel()[flat_tg]
             cancel = ~ok & (self.rel_at < _NEVER)  # target dead or out of reach before the release
             if cancel.any():
@@ -405,26 +414,34 @@ class VecBattle:
                 if self._apply(path[:, :, t], hits_now, instant, victim, alive, t):
                     check = True  # somebody died: their attackers re-acquire next loop
 
-    def _reach_table(self, path: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """For each unit's current target along the step: in reach (B, U, 9), flat index (B, U), distance."""
-        tg = np.maximum(self.tgt, 0)
-        flat_tg = self._flat_base + tg
-        tpath = path.reshape(-1, STEP_MUL + 1, 2)[flat_tg]  # (B, U, 9, 2)
+    def _reach_table(self, path: np.ndarray, rows: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For each unit's current target along the step: in reach (b, U, 9), flat index into path's
+        (b*U) units (b, U), distance (b, U, 9); for the battles `rows` (all when None)."""
+        tgt = self.tgt if rows is None else self.tgt[rows]
+        tg = np.maximum(tgt, 0)
+        flat_tg = self._flat_base[: len(tg)] + tg
+        tpath = path.reshape(-1, STEP_MUL + 1, 2)[flat_tg]  # (b, U, 9, 2)
         diff = tpath - path
         tdist = np.sqrt((diff * diff).sum(-1))
-        okr = (tdist <= self.reach[self._uidx, tg][..., None] + _REACH_EPS) & (self.tgt >= 0)[..., None]
+        okr = (tdist <= self.reach[self._uidx, tg][..., None] + _REACH_EPS) & (tgt >= 0)[..., None]
+        if rows is not None:  # flat indices into the full (B*U) arrays
+            flat_tg = flat_tg - self._flat_base[: len(tg)] + self._flat_base[rows]
         return okr, flat_tg, tdist
 
-    def _reacquire(self, pos: np.ndarray, lost: np.ndarray, alive: np.ndarray, t: int) -> None:
-        """Units in `lost` pick the best target in reach at loop t (or none) and pay their retarget delay."""
+    def _reacquire(self, pos: np.ndarray, lost: np.ndarray, alive: np.ndarray, t: int, rows: np.ndarray) -> None:
+        """Units in `lost` (battles `rows`) pick the best target in reach at loop t (or none) and pay their
+        retarget delay. pos, lost, alive: (b, U, ...) rows of the battles concerned."""
         d = motion.pairwise(pos)[2]
         in_reach = (d <= self.reach + _REACH_EPS) & alive[:, None, :] & ~self.same_team
         idx, ok = targeting.best(d, in_reach, self.threat)
-        new = np.where(lost, np.where(ok, idx, -1), self.tgt)
+        cur = self.tgt[rows]
+        new = np.where(lost, np.where(ok, idx, -1), cur)
         picked = lost & (new >= 0)
-        self.acq_ready = np.where(picked, np.maximum(self.acq_ready, t + self.retarget), self.acq_ready)
-        self.rel_at = np.where(lost, _NEVER, self.rel_at)
-        self.tgt = new
+        self.acq_ready[rows] = np.where(picked, np.maximum(self.acq_ready[rows], t + self.retarget),
+                                        self.acq_ready[rows])
+        self.rel_at[rows] = np.where(lost, _NEVER, self.rel_at[rows])
+        self.tgt[rows] = new
 
     def _apply(self, pos: np.ndarray, src: np.ndarray, instant: np.ndarray, victim: np.ndarray,
                alive: np.ndarray, t: int) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-MAX_RELAX_PASSES = 8  # passes per step at most; a pass pushes every overlapping pair apart completely
+MAX_RELAX_PASSES = 6  # passes per step at most; a pass pushes every overlapping pair apart completely
 OVERLAP_TOL = 0.02  # overlap (distance units, 5% of a zergling's radius) below which footprints touch
 
 
@@ -94,21 +94,38 @@ def relax(pos: np.ndarray, solid: np.ndarray, mobile: np.ndarray, radius: np.nda
     share = np.where(mobile[None, None, :], share, 1.0)  # j immobile: i yields all
     share = np.where(mobile[None, :, None], share, 0.0)  # i immobile: never moves
     reach = radius[:, None] + radius[None, :]
-    pair_ok = solid[:, :, None] & solid[:, None, :] & ~np.eye(pos.shape[1], dtype=bool)
-    for _ in range(MAX_RELAX_PASSES):
-        dx, dy, d = pairwise(pos)
+    pair_ok = solid[:, :, None] & solid[:, None, :] & ~np.eye(U, dtype=bool)
+    weight = np.where(pair_ok, share, 0.0)  # (B, U, U)
+    start = pos
+    pos = pos.copy()
+    idx = np.arange(B)  # battles that may still overlap; each pass works on those only
+    prev = np.full(B, np.inf)  # each battle's worst overlap in the previous pass
+    for k in range(MAX_RELAX_PASSES):
+        p = pos[idx]
+        x, y = p[..., 0], p[..., 1]
+        dx = x[:, None, :] - x[:, :, None]  # (b, U, U): x_j - x_i
+        dy = y[:, None, :] - y[:, :, None]
+        d = np.sqrt(dx * dx + dy * dy)
         overlap = reach - d
-        pair = pair_ok & (overlap > OVERLAP_TOL)
-        if not pair.any():
+        pair = (overlap > OVERLAP_TOL) & pair_ok[idx]
+        worst = np.where(pair, overlap, 0.0).max((1, 2))
+        # a battle is done when nothing overlaps, or when a pass no longer helps (units pinned to a wall)
+        busy = (worst > OVERLAP_TOL) & ((k < 3) | (worst < 0.9 * prev[idx]))
+        if not busy.any():
             break
-        # exactly coincident units: separate along x, in index order
-        same = pair & (d <= 1e-9)
-        dx = np.where(same, np.sign(np.arange(pos.shape[1])[None, :] - np.arange(pos.shape[1])[:, None]), dx)
-        d = np.where(same, 1.0, d)
-        push = np.where(pair, (overlap + 0.5 * OVERLAP_TOL) * share / np.maximum(d, 1e-9), 0.0)  # (B, U, U)
-        shift = -np.stack([(push * dx).sum(2), (push * dy).sum(2)], -1)
-        pos = clip(pos, shift)
-    return pos
+        prev[idx] = worst
+        if not busy.all():
+            idx, p, dx, dy, d, overlap, pair = idx[busy], p[busy], dx[busy], dy[busy], d[busy], overlap[busy], pair[busy]
+        coincident = pair & (d <= 1e-9)  # exactly on top of each other: separate along x, in index order
+        if coincident.any():
+            dx = np.where(coincident, np.sign(np.arange(U)[None, :] - np.arange(U)[:, None]), dx)
+            d = np.where(coincident, 1.0, d)
+        push = np.where(pair, (overlap + 0.5 * OVERLAP_TOL) * weight[idx] / np.maximum(d, 1e-9), 0.0)  # (b, U, U)
+        shift = np.empty_like(p)
+        shift[..., 0] = -(push * dx).sum(2)
+        shift[..., 1] = -(push * dy).sum(2)
+        pos[idx] = p + shift
+    return clip(start, pos - start)  # walls: one clip of each unit's total push (passes ignore walls)
 
 
 def block_at_anchors(pos0: np.ndarray, pos1: np.ndarray, solid: np.ndarray, anchored: np.ndarray,
