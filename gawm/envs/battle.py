@@ -230,12 +230,13 @@ class VecBattle:
         alive0 = self.alive
         is_move = actions_is_move(actions)
         hold = np.zeros((self.B, U), dtype=bool)  # units that fire only at what is in reach this step
-        hold[:, :N] = actions == 1
-        hold[:, N:] = ~self.mobile[N:]
+        hold[:, N:] = ~self.mobile[N:]  # static defence; agents on "stop" may chase (SC2: stop is not hold)
+        stopped = np.zeros((self.B, U), dtype=bool)
+        stopped[:, :N] = actions == 1
         moving_order = np.zeros((self.B, U), dtype=bool)
         moving_order[:, :N] = is_move
 
-        self._orders(actions, hold, alive0)
+        self._orders(actions, stopped, alive0)
         pos0 = self.pos
         delta, start, dur = self._movement(actions, moving_order, hold, alive0)
         end = motion.pairwise(pos0 + delta)
@@ -245,7 +246,7 @@ class VecBattle:
         gap0 = d0 - self.reach
         closing = (d1 <= self.reach) & ~self.same_team & alive0[:, None, :]
         t_in = np.where(closing, np.ceil(STEP_MUL * np.maximum(gap0, 0.0) / np.maximum(d0 - d1, 1e-9)), np.inf)
-        idle_at = np.where(hold & alive0 & (self.tgt < 0), np.clip(t_in.min(-1), 1, STEP_MUL), np.inf)
+        idle_at = np.where((hold | stopped) & alive0 & (self.tgt < 0), np.clip(t_in.min(-1), 1, STEP_MUL), np.inf)
         self._weapons(pos0, delta, start, dur, hold, idle_at)
         self.pos = pos0 + delta
         self._changed()
@@ -253,22 +254,24 @@ class VecBattle:
         return self._finish(actions, alive0)
 
     # ..................................................................... 1. orders
-    def _orders(self, actions: np.ndarray, hold: np.ndarray, alive: np.ndarray) -> None:
+    def _orders(self, actions: np.ndarray, stopped: np.ndarray, alive: np.ndarray) -> None:
         """Targets for this step; cancels wind-ups a new order interrupts, charges retarget delays."""
         N = self.N
         dist = self.pairwise()[2]
         new = self.tgt.copy()
         is_attack = actions >= N_NO_ATTACK_ACTIONS
         ordered = np.where(is_attack, N + actions - N_NO_ATTACK_ACTIONS, -1)
-        # agents on stop: keep a target in reach, else take the best one in reach
         in_reach = (dist <= self.reach + _REACH_EPS) & alive[:, None, :] & alive[:, :, None]
-        auto_a = targeting.acquire(dist[:, :N, N:], in_reach[:, :N, N:], in_reach[:, :N, N:],
+        # acquisition within the scan range (SMAClite: minimum scan range + the target's radius): (B, U, U)
+        scan = (dist <= self.scan[:, None] + self.radius[None, :]) & alive[:, None, :] & alive[:, :, None]
+        # agents on "stop" are idle in SC2 terms: they acquire like attack-move without a destination and
+        # melee units walk after what they acquire (only Hold Position, which SMAC does not offer, stands)
+        auto_a = targeting.acquire(dist[:, :N, N:], in_reach[:, :N, N:], scan[:, :N, N:],
                                    np.where(self.tgt[:, :N] >= N, self.tgt[:, :N] - N, -1),
-                                   np.zeros(N, dtype=bool), self.threat[N:])
-        new[:, :N] = np.where(is_attack, ordered, np.where(hold[:, :N] & (auto_a >= 0), auto_a + N, -1))
+                                   self.mobile[:N], self.threat[N:])
+        new[:, :N] = np.where(is_attack, ordered, np.where(stopped[:, :N] & (auto_a >= 0), auto_a + N, -1))
         # the built-in AI: attack-move (static defence holds)
-        # attack-move acquires within its scan range (SMAClite: minimum scan range + the target's radius)
-        visible = (dist[:, N:, :N] <= self.scan[N:, None] + self.radius[None, :N]) & alive[:, None, :N] & alive[:, N:, None]
+        visible = scan[:, N:, :N]
         auto_e = targeting.acquire(dist[:, N:, :N], in_reach[:, N:, :N], visible, self.tgt[:, N:],
                                    self.mobile[N:], self.threat[:N])
         new[:, N:] = auto_e

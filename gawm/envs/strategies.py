@@ -142,15 +142,16 @@ def uniform_random(spec: MapSpec, seed: int = 0) -> Strategy:
     return Strategy(spec, rule)
 
 
-def focus_fire(spec: MapSpec, melee_first: bool = False, hold_at: float = 8.0) -> Strategy:
+def focus_fire(spec: MapSpec, melee_first: bool = False, hold_at: float = 8.0, strict: bool = True) -> Strategy:
     """All agents shoot the same enemy: the one somebody can attack whose death removes the most damage
     per point of health still to deal (damage per second of its type / its health + shields left; with a
     single unit type, the weakest).
 
     Before the fight, agents approach the closest enemy seen and hold (stop) once it is within `hold_at`,
     so the enemy walks into their fire; once anybody is hurt, an agent with nothing in range walks to the
-    closest enemy. melee_first: melee agents (zealots) charge the closest enemy and fight it, and ranged
-    agents hold until an enemy is in range (zealots in front)."""
+    closest enemy. strict: an agent out of range of the focus target walks towards it rather than shooting
+    another enemy. melee_first: melee agents (zealots) fight the closest enemy, and ranged agents hold
+    until an enemy is in range (zealots in front)."""
     ranged = np.array([UNIT_TYPES[u].range > 1.0 for u in spec.allies])  # (N,)
     etypes = [UNIT_TYPES[u] for u in spec.enemies]
     light_share = np.mean([UNIT_TYPES[u].light for u in spec.allies])
@@ -178,6 +179,11 @@ def focus_fire(spec: MapSpec, melee_first: bool = False, hold_at: float = 8.0) -
         act = np.where(wait, STOP, _advance(v, avail, spec))
         act = np.where(can, near + 6, act)
         act = np.where(focus_ok, focus[:, None] + 6, act)
+        if strict:  # out of range of the focus target: walk towards it instead of shooting another enemy
+            fidx = np.broadcast_to(focus[:, None], (B, N))
+            f_seen = _pick(v.visible, fidx)
+            walk = _toward(_pick(v.dx, fidx), _pick(v.dy, fidx))
+            act = np.where(np.isfinite(value.max(-1))[:, None] & ~focus_ok & f_seen, walk, act)
         if melee_first:
             melee_act = np.where(can, near + 6, np.where(wait, STOP, _advance(v, avail, spec)))
             act = np.where(ranged[None, :], act, melee_act)
@@ -192,7 +198,7 @@ def kiting(spec: MapSpec, kite_distance: float = 3.0, circle: float = 1.0) -> St
     fires again. A straight retreat runs into the map's edge within a few volleys, so the step away is
     bent by `circle` (tangent weight, counter-clockwise): the stalkers kite in a loop around the field,
     as players do."""
-    ff = focus_fire(spec, hold_at=7.0)
+    ff = focus_fire(spec, hold_at=7.0, strict=False)
     melee_enemy = np.array([UNIT_TYPES[u].range <= 1.0 for u in spec.enemies])
 
     def rule(v, obs, avail):
@@ -245,9 +251,9 @@ class HoldPassage(Strategy):
     `walk_steps` steps (the map's layout, as a player knows it), then hold position there, so the
     zerglings can only reach the front zealots, which strike whatever comes into reach."""
 
-    def __init__(self, spec: MapSpec, walk_steps: int = 6):
+    def __init__(self, spec: MapSpec, walk_steps: int = 7, strike: float = 1.0, idle: int = STOP):
         super().__init__(spec)
-        self.walk_steps = walk_steps
+        self.walk_steps, self.strike, self.idle = walk_steps, strike, idle
 
     def reset(self, batch: int) -> None:
         self.t = np.zeros(batch, dtype=np.int64)
@@ -256,9 +262,13 @@ class HoldPassage(Strategy):
         if not hasattr(self, "t") or self.t.shape[0] != obs.shape[0]:
             self.reset(obs.shape[0])
         self.t[fresh] = 0
+        v = view(self.spec, obs)
         walking = np.broadcast_to((self.t < self.walk_steps)[:, None], avail.shape[:2])
         back = {NORTH: SOUTH, SOUTH: NORTH, EAST: WEST, WEST: EAST}[forward(self.spec)]
-        act = np.where(walking, back, STOP)  # holding: each zealot strikes whatever is in its reach
+        near, can = _closest(v, v.attackable & (v.dist <= self.strike))
+        # holding: strike a zergling in reach; with none in reach, give ground one step rather than "stop",
+        # which in SC2 lets an idle zealot walk out after the nearest zergling
+        act = np.where(walking, back, np.where(can, near + 6, np.where(v.visible.any(-1), self.idle, STOP)))
         self.t += 1
         return _legal(act, avail)
 
@@ -275,7 +285,7 @@ STRATEGIES: dict[str, Callable[[MapSpec], Strategy]] = {
     "alternation": alternation,
     "attack_closest": attack_closest,
     "focus_fire": focus_fire,
-    "focus_fire_melee_front": lambda spec: focus_fire(spec, melee_first=True, hold_at=9.0),
+    "focus_fire_melee_front": lambda spec: focus_fire(spec, melee_first=True, hold_at=9.0, strict=False),
     "hold_passage": hold_passage,
     "kiting": kiting,
     "stop": stop,
