@@ -84,6 +84,10 @@ def relax(pos: np.ndarray, solid: np.ndarray, mobile: np.ndarray, radius: np.nda
     that stands its ground; allies shove each other (half each); everybody yields to structures.
     """
     B, U = solid.shape
+    reach = radius[:, None] + radius[None, :]
+    pair_ok = solid[:, :, None] & solid[:, None, :] & ~np.eye(U, dtype=bool)
+    if not ((reach - pairwise(pos)[2] > OVERLAP_TOL) & pair_ok).any():
+        return pos  # nothing overlaps: the common case, decided with one distance table
     if anchored is None:
         anchored = np.zeros((B, U), dtype=bool)
     if same_team is None:
@@ -93,8 +97,6 @@ def relax(pos: np.ndarray, solid: np.ndarray, mobile: np.ndarray, radius: np.nda
     share = np.where(same_team[None], 0.5, foe)
     share = np.where(mobile[None, None, :], share, 1.0)  # j immobile: i yields all
     share = np.where(mobile[None, :, None], share, 0.0)  # i immobile: never moves
-    reach = radius[:, None] + radius[None, :]
-    pair_ok = solid[:, :, None] & solid[:, None, :] & ~np.eye(U, dtype=bool)
     weight = np.where(pair_ok, share, 0.0)  # (B, U, U)
     start = pos
     pos = pos.copy()
