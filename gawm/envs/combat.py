@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 
+BEAM_HALF_DEPTH = 0.15  # [SL] colossus.json: the laser line is 0.3 deep
+
 
 def line_splash(pos: np.ndarray, src: np.ndarray, victim: np.ndarray, fires: np.ndarray, half_length: np.ndarray,
                 radius: np.ndarray, enemy_of: np.ndarray) -> np.ndarray:
     """Which units a colossus's lances hit besides the primary target: (B, U_src, U) bool.
 
-    The lances sweep a segment through the target, perpendicular to the line from colossus to target,
-    of half-length `half_length[src]`; a unit is hit when its footprint touches the segment.
+    The lances sweep a thin rectangle through the target, perpendicular to the line from colossus to
+    target, `2 * half_length[src]` wide and 2 * BEAM_HALF_DEPTH deep (SMAClite's LASER_BEAM: 2.8 x 0.3);
+    a unit is hit when its footprint touches it.
     pos (B, U, 2); src: (S,) indices of splash units; victim (B, S) primary target; fires (B, S) bool;
     half_length (S,); radius (U,); enemy_of (S, U) bool (no friendly fire).
     """
@@ -28,7 +31,7 @@ def line_splash(pos: np.ndarray, src: np.ndarray, victim: np.ndarray, fires: np.
     rel = pos[:, None, :, :] - p_vic[:, :, None, :]  # (B, S, U, 2)
     along = np.abs(rel[..., 0] * axis[..., None, 1] - rel[..., 1] * axis[..., None, 0])  # across the shot
     depth = np.abs((rel * axis[:, :, None, :]).sum(-1))  # along the shot
-    hit = (along <= half_length[None, :, None] + radius) & (depth <= radius)
+    hit = (along <= half_length[None, :, None] + radius) & (depth <= radius + BEAM_HALF_DEPTH)
     hit &= enemy_of[None] & fires[..., None]
     hit[bidx, np.arange(len(src))[None, :], np.maximum(victim, 0)] = False  # the primary is counted once
     return hit

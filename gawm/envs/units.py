@@ -117,8 +117,7 @@ UNIT_TYPES: dict[str, UnitType] = {
             range=7.0, speed=3.15 / LOOPS_PER_SECOND_FASTER,  # [LP] range 7 (without Extended Thermal Lance)
             radius=1.0, sight=10.0, light=False, armored=True, collides=False,  # [LP] / [SL]; walks over small units
             scan=7.0,  # [SL] minimum scan range 5, raised to the weapon range
-            splash_half_length=1.4,  # [EST] Liquipedia: the lances hit every ground enemy in a short line across
-            # the target; its length is not listed; 2.8 (about three zealots side by side) chosen from videos
+            splash_half_length=1.4,  # [SL] colossus.json: LASER_BEAM 2.8 wide, 0.3 deep, across the line of fire
             hp_regen=0.0, smac_max_cooldown=24,  # [SMAC]
         ),
         UnitType(
