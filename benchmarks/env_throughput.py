@@ -1,29 +1,42 @@
 """Simulator throughput per map: env steps/s for 1 battle and battle-steps/s for 64 battles, on one core.
 
-One "step" is what a training loop does per env step: get_obs, get_state, get_avail_actions, choose a
+Rates are per second of this process's CPU time (time.process_time), so other jobs on a shared machine
+distort them less than wall time would. One "step" is what a training loop does per env step: get_obs, get_state, get_avail_actions, choose a
 uniform-random legal action, step, and reset the battles that ended.
 
-    python benchmarks/env_throughput.py [--seconds 2] [--maps 8m corridor]
+    OMP_NUM_THREADS=1 python benchmarks/env_throughput.py [--seconds 2] [--maps 8m corridor] [--v1 67ea894]
+
+--v1 COMMIT also measures the simulator as it was at COMMIT (v1 = 67ea894), in the same process and
+interleaved map by map with the current one, so both see the same machine load: its gawm/envs is
+extracted with `git archive` into a temporary package (imports renamed), nothing is installed.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from gawm.envs import MAP_NAMES, VecSimEnv  # noqa: E402
+from gawm.envs import MAP_NAMES, SIMULATOR_VERSION, VecSimEnv  # noqa: E402
 
 
-def measure(map_name: str, n_envs: int, seconds: float) -> float:
-    env = VecSimEnv(map_name, n_envs, seed=0)
+CLOCK = time.process_time  # CPU time of this process: the figure that does not depend on other jobs' load
+
+
+def measure(env_cls, map_name: str, n_envs: int, seconds: float) -> float:
+    env = env_cls(map_name, n_envs, seed=0)
     rng = np.random.default_rng(0)
-    steps, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
+    steps, start = 0, CLOCK()
+    while CLOCK() - start < seconds:
         env.get_obs()
         env.get_state()
         avail = env.get_avail_actions()
@@ -32,17 +45,40 @@ def measure(map_name: str, n_envs: int, seconds: float) -> float:
         if terminated.any():
             env.reset(terminated)
         steps += 1
-    return steps * n_envs / (time.perf_counter() - start)
+    return steps * n_envs / (CLOCK() - start)
+
+
+def load_old_simulator(commit: str, workdir: Path):
+    """VecSimEnv of gawm/envs at `commit`, importable next to the current one as package `gawm_sim_old`."""
+    repo = Path(__file__).resolve().parents[1]
+    tar = subprocess.run(["git", "-C", str(repo), "archive", commit, "gawm/envs"], check=True,
+                         capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(workdir)], input=tar, check=True)
+    pkg = workdir / "gawm_sim_old"
+    (workdir / "gawm" / "envs").rename(pkg)
+    for f in pkg.glob("*.py"):
+        f.write_text(f.read_text().replace("gawm.envs", "gawm_sim_old"))
+    sys.path.insert(0, str(workdir))
+    return importlib.import_module("gawm_sim_old.sim_env").VecSimEnv
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--maps", nargs="*", default=list(MAP_NAMES))
+    ap.add_argument("--v1", metavar="COMMIT", help="also measure the simulator at this commit (v1: 67ea894)")
     args = ap.parse_args()
-    print(f"{'map':<12}{'1 battle (steps/s)':>20}{'64 battles (battle-steps/s)':>30}")
-    for m in args.maps:
-        print(f"{m:<12}{measure(m, 1, args.seconds):>20,.0f}{measure(m, 64, args.seconds):>30,.0f}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        old = load_old_simulator(args.v1, Path(tmp)) if args.v1 else None
+        head = f"{'map':<12}{'v%d 1 battle' % SIMULATOR_VERSION:>16}{'v%d 64 battles' % SIMULATOR_VERSION:>18}"
+        if old is not None:
+            head += f"{'old 1 battle':>16}{'old 64 battles':>18}"
+        print(head + "   (steps/s; battle-steps/s)")
+        for m in args.maps:
+            row = f"{m:<12}{measure(VecSimEnv, m, 1, args.seconds):>16,.0f}{measure(VecSimEnv, m, 64, args.seconds):>18,.0f}"
+            if old is not None:
+                row += f"{measure(old, m, 1, args.seconds):>16,.0f}{measure(old, m, 64, args.seconds):>18,.0f}"
+            print(row, flush=True)
 
 
 if __name__ == "__main__":

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from gawm.envs.base import MultiAgentEnv, SerialVecEnv, VecMultiAgentEnv
-from gawm.envs.maps import MAP_NAMES, MAPS, MapSpec, get_map
-from gawm.envs.sim_env import SimEnv, VecSimEnv
+# Version of the embedded battle simulator ("sim" backend); label results with it. 1: the engine up to
+# commit 67ea894 (damage once per step, no wind-up, instant re-targeting); 2: game-loop weapons, SC2
+# acquisition, surrounds, SMAClite layouts (docs/simulator.md).
+SIMULATOR_VERSION = 2
+
+from gawm.envs.base import MultiAgentEnv  # noqa: E402, SerialVecEnv, VecMultiAgentEnv
+from gawm.envs.maps import MAP_NAMES, MAPS, MapSpec, get_map  # noqa: E402
+from gawm.envs.sim_env import SimEnv, VecSimEnv  # noqa: E402
 
 BACKENDS = ("sim", "sc2")
 
@@ -38,5 +43,5 @@ def make_vec_env(map_name: str, n_envs: int, backend: str = "sim", seed: int | N
     return SerialVecEnv.from_factories([partial(make_sc2_env, map_name, seed=base + i) for i in range(n_envs)])
 
 
-__all__ = ["BACKENDS", "MAP_NAMES", "MAPS", "MapSpec", "MultiAgentEnv", "SerialVecEnv", "SimEnv",
+__all__ = ["BACKENDS", "SIMULATOR_VERSION", "MAP_NAMES", "MAPS", "MapSpec", "MultiAgentEnv", "SerialVecEnv", "SimEnv",
            "VecMultiAgentEnv", "VecSimEnv", "get_map", "make_env", "make_vec_env"]

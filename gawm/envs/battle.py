@@ -1,20 +1,25 @@
-"""Vectorised SMAC-style battle engine: B independent battles stepped together in numpy.
+"""Vectorised SMAC-style battle engine (simulator v2): B independent battles stepped together in numpy.
 
-One `step` is SMAC's environment step: 8 game loops (`step_mul`). Within it, in this order:
-1. orders: agents' actions (stop / move 2 units / attack enemy j) and the built-in AI's orders for the
-   enemies (attack-move: keep the current target while it is alive and within sight, else acquire the
-   closest agent within sight, else walk towards the agents' spawn);
-2. movement: movers walk at their speed (walls respected, geodesic path finding on walled maps); a unit
-   ordered to attack a target out of weapon range walks towards it, as SC2 does; then overlapping units
-   are pushed apart (one relaxation pass; structures do not move, colossi do not collide);
-3. attacks: a unit whose target is within weapon range fires every `cooldown` loops; the number of
-   volleys inside the 8-loop window is computed in closed form, so no inner loop over game loops;
-   shields absorb damage first, armour reduces each hit on health (minimum 0.5 per hit, as in SC2);
-4. regeneration (protoss shields after 10 game seconds without damage, zerg life), deaths, reward,
-   termination.
+One `step` is SMAC's environment step, 8 game loops (`step_mul`) at 22.4 loops per second. Within it:
 
-Everything is batched over battles and units: the only Python loops are over a handful of constant
-feature blocks, never over units or battles.
+1. orders (at the step boundary, where SMAC issues them): agents' actions (stop = hold position and
+   fire at what is in reach; move 2 units; attack enemy j) and the built-in AI's attack-move (targeting.py:
+   threats first, then the closest; keep a target that is in reach; else switch to one in reach; else
+   chase the current one within its scan range; else walk to the agents' spawn). A move order or a change of
+   target cancels a wind-up in progress; a target picked automatically costs the unit's `retarget` delay.
+2. movement for the whole step, computed once: chasers walk until their target is in reach, melee units
+   steer around allies in their way (motion.py), walls clip moves, and collision relaxation pushes
+   footprints apart until none overlap. Each unit's position during the step is a straight line from its
+   start to its end, walked at its speed (it arrives early when it stops early).
+3. weapons, game loop by game loop (8 iterations of (B, U) array operations, never a loop over units or
+   battles): an attack starts when the weapon is off cooldown, the retarget delay has passed and the
+   target is in reach; its hit is released `damage_point` loops later, unless the target died or left
+   reach first, which cancels it (the cooldown is not spent); released hits either land at once or fly
+   as a projectile at `missile_speed`; the colossus's lances also hit every enemy on a short line across
+   the target (combat.py). Damage is applied loop by loop, so a unit killed in loop 3 does not fire in
+   loop 5, and hits aimed at it later are lost. A unit whose target dies, and a unit holding position
+   whose target leaves reach, re-acquires in the same loop (in reach only; chasing waits for the next step).
+4. regeneration (protoss shields after 160 loops without damage, zerg health), deaths, reward, termination.
 
 Reward is SMAC's default dense reward (reward_only_positive): damage dealt to enemy health + shields,
 +10 per enemy killed, +200 for a win, scaled by 20 / max_reward. SMAC credits raw health differences, so
@@ -27,24 +32,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from gawm.envs import combat, motion, targeting
 from gawm.envs.maps import MapSpec
 from gawm.envs.terrain import Terrain
-from gawm.envs.units import (
-    SHIELD_REGEN_DELAY_STEPS,
-    SHIELD_REGEN_PER_STEP,
-    STEP_MUL,
-    UNIT_TYPES,
-    ZERG_REGEN_PER_STEP,
-)
+from gawm.envs.units import SHIELD_REGEN_DELAY_LOOPS, SHIELD_REGEN_PER_LOOP, STEP_MUL, UNIT_TYPES
 
-MOVE_AMOUNT = 2.0
-SIGHT_RANGE = 9.0
-SHOOT_RANGE = 6.0
+MOVE_AMOUNT = 2.0  # [SMAC] a move action targets a point 2 units away
+SIGHT_RANGE = 9.0  # [SMAC] observation range
+SHOOT_RANGE = 6.0  # [SMAC] attack actions are available within this centre distance
 N_NO_ATTACK_ACTIONS = 6  # no-op, stop, north, south, east, west
 MOVE_DIRS = np.array([(0.0, 1.0), (0.0, -1.0), (1.0, 0.0), (-1.0, 0.0)])  # north, south, east, west
 REWARD_DEATH = 10.0
 REWARD_WIN = 200.0
 REWARD_SCALE_RATE = 20.0
+_REACH_EPS = 1e-6
+_NEVER = np.inf
 
 
 class VecBattle:
@@ -63,13 +65,23 @@ class VecBattle:
         self.types = types
         f = lambda attr: np.array([getattr(t, attr) for t in types], dtype=np.float64)  # noqa: E731
         self.max_hp, self.max_sh, self.armor = f("hp"), f("shield"), f("armor")
-        self.cooldown, self.radius, self.sight = f("cooldown"), f("radius"), f("sight")
-        self.move_per_step = f("speed") * STEP_MUL
-        self.hits_per_volley = f("attacks")
+        self.cooldown, self.radius, self.scan = f("cooldown"), f("radius"), f("scan")
+        self.damage_point, self.backswing = f("damage_point"), f("backswing")
+        self.missile_speed, self.retarget = f("missile_speed"), f("retarget")
+        self.speed = f("speed")  # distance per loop
+        self.hits_per_attack = f("attacks")
+        self.hp_regen = f("hp_regen")
         self.smac_max_cd = f("smac_max_cooldown")
         self.collides = np.array([t.collides for t in types])
-        self.mobile = self.move_per_step > 0
-        self.zerg = np.array([t.race == "Z" for t in types])
+        self.mobile = self.speed > 0
+        self.melee = f("range") < 1.0
+        self.threat = (f("damage") > 0).astype(np.float64)  # can fire back (every unit of the six types)
+        self.is_agent = np.arange(self.U) < self.N
+        self.team = self.is_agent  # (U,) True for agents
+        self.same_team = self.team[:, None] == self.team[None, :]
+        self.not_self = ~np.eye(self.U, dtype=bool)
+        self._foes = ~self.same_team | ~(f("speed") > 0)[None, :]  # (U, U) j cannot be shoved by i
+        self._foes_none = np.zeros((self.U, self.U), dtype=bool)  # treat everyone as a foe: anchors hold
         light = np.array([t.light for t in types])
         armored = np.array([t.armored for t in types])
         # raw damage of one hit of unit a on unit t, bonus included, before armour: (U, U)
@@ -78,18 +90,31 @@ class VecBattle:
         self.hit_damage = f("damage")[:, None] + f("bonus")[:, None] * bonus_applies
         # centre distance within which a can hit t (SC2 ranges are edge to edge): (U, U)
         self.reach = f("range")[:, None] + self.radius[:, None] + self.radius[None, :]
-        self.is_agent = np.arange(self.U) < self.N
+        # radius of the melee units of the other team: where their contact points around each unit lie (U,)
+        melee_r = np.where(self.melee, self.radius, 0.0)
+        self._melee_r = np.array([melee_r[~self.same_team[u]].max(initial=0.0) for u in range(self.U)])
+        self.splash_src = np.flatnonzero(f("splash_half_length") > 0)  # (S,)
+        self.splash_half = f("splash_half_length")[self.splash_src]
+        self.splash_enemy = ~self.same_team[self.splash_src]  # (S, U)
         e = slice(self.N, self.U)
         self.max_reward = self.E * REWARD_DEATH + REWARD_WIN + float((self.max_hp[e] + self.max_sh[e]).sum())
-        self._spawn_offsets = (_formation(spec.allies, -1.0), _formation(spec.enemies, +1.0))
-        self.attack_point = np.array(spec.ally_spawn, dtype=np.float64)
+        ally_off = (np.array(spec.ally_offsets, dtype=np.float64) if spec.ally_offsets is not None
+                    else _formation(spec.allies, spec.ally_facing, spec.ally_rows, spec.ally_spacing))
+        self._spawn_offsets = (ally_off, _formation(spec.enemies, spec.enemy_facing, spec.enemy_rows))
+        self.attack_point = np.array(spec.attack_point, dtype=np.float64)
         B, U, N = self.B, self.U, self.N
         self.pos = np.zeros((B, U, 2))
         self.hp = np.zeros((B, U))
         self.sh = np.zeros((B, U))
-        self.cd = np.zeros((B, U))  # game loops until the next volley
-        self.since_damage = np.zeros((B, U), dtype=np.int64)
-        self.enemy_target = -np.ones((B, self.E), dtype=np.int64)  # agent index or -1
+        self.tgt = -np.ones((B, U), dtype=np.int64)  # current target (unit index) or -1
+        # weapon timers, in loops from the start of the next step (inf = nothing pending)
+        self.cd_ready = np.zeros((B, U))  # the weapon may start its next attack
+        self.acq_ready = np.zeros((B, U))  # the retarget delay ends
+        self.rel_at = np.full((B, U), _NEVER)  # a wind-up in progress releases its hit
+        self.land_at = np.full((B, U), _NEVER)  # a projectile in flight lands
+        self.proj_tgt = np.zeros((B, U), dtype=np.int64)
+        self.back_until = np.zeros((B, U))  # backswing ends
+        self.since_damage = np.zeros((B, U))  # loops since the unit last took damage
         self.t = np.zeros(B, dtype=np.int64)
         self.done = np.ones(B, dtype=bool)
         self.won = np.zeros(B, dtype=bool)
@@ -97,6 +122,13 @@ class VecBattle:
         self.credited = np.zeros((B, self.E))  # running max of each enemy's hp+shield deficit
         self._pairwise: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._avail: np.ndarray | None = None
+        self._bidx = np.arange(B)[:, None]
+        self._uidx = np.arange(U)[None, :]
+        self._loops = np.arange(STEP_MUL + 1, dtype=np.float64)  # 0..8
+        self._moved_at = (self._loops > 0).astype(np.float64)  # units pushed without walking: moved by loop 1
+        self._flat_base = np.arange(B)[:, None] * U  # (B, 1): row offset of battle b in (B*U) flat arrays
+        self._has_missile = self.missile_speed > 0
+        self._missile_div = np.where(self._has_missile, self.missile_speed, 1.0)
         self.reset()
 
     # ------------------------------------------------------------------ reset
@@ -113,9 +145,14 @@ class VecBattle:
         self.pos[idx] = np.concatenate([ally, enemy], axis=1)
         self.hp[idx] = self.max_hp
         self.sh[idx] = self.max_sh
-        self.cd[idx] = 0.0
-        self.since_damage[idx] = SHIELD_REGEN_DELAY_STEPS
-        self.enemy_target[idx] = -1
+        self.tgt[idx] = -1
+        self.cd_ready[idx] = 0.0
+        self.acq_ready[idx] = 0.0
+        self.rel_at[idx] = _NEVER
+        self.land_at[idx] = _NEVER
+        self.proj_tgt[idx] = 0
+        self.back_until[idx] = 0.0
+        self.since_damage[idx] = SHIELD_REGEN_DELAY_LOOPS
         self.t[idx] = 0
         self.done[idx] = False
         self.won[idx] = False
@@ -128,10 +165,15 @@ class VecBattle:
     def alive(self) -> np.ndarray:
         return self.hp > 0  # (B, U)
 
+    @property
+    def cd(self) -> np.ndarray:
+        """Loops until each unit's weapon is ready (SMAC's `weapon_cooldown`), (B, U)."""
+        return np.maximum(self.cd_ready, 0.0)
+
     def pairwise(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """dx[b, i, j] = x_j - x_i, dy likewise, and the distance, each (B, U, U); cached until units move."""
         if self._pairwise is None:
-            self._pairwise = _pairwise(self.pos)
+            self._pairwise = motion.pairwise(self.pos)
         return self._pairwise
 
     def _changed(self) -> None:
@@ -183,83 +225,272 @@ class VecBattle:
         """Advance every battle one env step. Returns reward (B,), terminated, won, episode_limit (B,) bool."""
         if self.done.any():
             raise ValueError(f"battles {np.flatnonzero(self.done).tolist()} have terminated; reset them first")
-        B, N, U = self.B, self.N, self.U
-        dist = self.pairwise()[2]
+        N, U = self.N, self.U
         actions = self.check_actions(actions, self.avail_actions())
-        alive = self.alive
-        bidx = np.arange(B)[:, None]
+        alive0 = self.alive
+        is_move = actions_is_move(actions)
+        hold = np.zeros((self.B, U), dtype=bool)  # units that fire only at what is in reach this step
+        hold[:, N:] = ~self.mobile[N:]  # static defence; agents on "stop" may chase (SC2: stop is not hold)
+        stopped = np.zeros((self.B, U), dtype=bool)
+        stopped[:, :N] = actions == 1
+        moving_order = np.zeros((self.B, U), dtype=bool)
+        moving_order[:, :N] = is_move
 
-        # 1. orders -> target (B, U) unit index or -1; goal (B, U, 2) with has_goal
-        target = -np.ones((B, U), dtype=np.int64)
-        goal = self.pos.copy()
-        has_goal = np.zeros((B, U), dtype=bool)
-        is_move = (actions >= 2) & (actions <= 5)
-        goal[:, :N] = np.where(is_move[..., None],
-                               self.pos[:, :N] + MOVE_DIRS[np.clip(actions - 2, 0, 3)] * MOVE_AMOUNT, goal[:, :N])
-        has_goal[:, :N] = is_move
-        target[:, :N] = np.where(actions >= N_NO_ATTACK_ACTIONS, N + actions - N_NO_ATTACK_ACTIONS, -1)
-        self._enemy_orders(dist, alive)
-        et = self.enemy_target
-        target[:, N:] = np.where(et >= 0, et, -1)
-        chase_free = (et < 0) & alive[:, N:]
-        goal[:, N:] = np.where(chase_free[..., None], self.attack_point, goal[:, N:])
-        has_goal[:, N:] = chase_free
-
-        # 2. movement
-        tclip = np.maximum(target, 0)
-        tdist = np.take_along_axis(dist, tclip[..., None], axis=-1)[..., 0]  # (B, U)
-        treach = self.reach[np.arange(U)[None, :], tclip]
-        chasing = (target >= 0) & (tdist > treach)
-        goal = np.where(chasing[..., None], self.pos[bidx, tclip], goal)
-        travel = np.where(chasing, tdist - 0.95 * treach, np.sqrt(((goal - self.pos) ** 2).sum(-1)))
-        moving = (has_goal | chasing) & alive & self.mobile
-        step_len = np.where(moving, np.minimum(self.move_per_step, np.maximum(travel, 0.0)), 0.0)
-        delta = self.terrain.direction(self.pos, goal) * step_len[..., None]
-        new_pos = self.terrain.clip_move(self.pos, delta)
-        self.pos = self._separate(new_pos, alive)
+        self._orders(actions, stopped, alive0)
+        pos0 = self.pos
+        delta, start, dur = self._movement(actions, moving_order, hold, alive0)
+        end = motion.pairwise(pos0 + delta)
+        # holding units without a target acquire when the first enemy comes into reach during the step; the
+        # loop is found by interpolating each pair's distance between the step's start and end: (B, U)
+        d0, d1 = self.pairwise()[2], end[2]
+        gap0 = d0 - self.reach
+        closing = (d1 <= self.reach) & ~self.same_team & alive0[:, None, :]
+        t_in = np.where(closing, np.ceil(STEP_MUL * np.maximum(gap0, 0.0) / np.maximum(d0 - d1, 1e-9)), np.inf)
+        idle_at = np.where((hold | stopped) & alive0 & (self.tgt < 0), np.clip(t_in.min(-1), 1, STEP_MUL), np.inf)
+        self._weapons(pos0, delta, start, dur, hold, idle_at)
+        self.pos = pos0 + delta
         self._changed()
+        self._pairwise = end  # positions are final; the distances serve the next observation
+        return self._finish(actions, alive0)
 
-        # 3. attacks, with ranges checked after movement. "stop" holds position, but an SC2 unit still
-        # fires at the closest enemy that is (now) within its weapon range
+    # ..................................................................... 1. orders
+    def _orders(self, actions: np.ndarray, stopped: np.ndarray, alive: np.ndarray) -> None:
+        """Targets for this step; cancels wind-ups a new order interrupts, charges retarget delays."""
+        N = self.N
         dist = self.pairwise()[2]
-        in_reach = (dist[:, :N, N:] <= self.reach[:N, N:]) & alive[:, None, N:]
-        auto = np.where(in_reach, dist[:, :N, N:], np.inf).argmin(-1) + N
-        target[:, :N] = np.where((actions == 1) & in_reach.any(-1), auto, target[:, :N])
-        tclip = np.maximum(target, 0)
-        treach = self.reach[np.arange(U)[None, :], tclip]
-        tdist = np.take_along_axis(dist, tclip[..., None], axis=-1)[..., 0]
-        fires = (target >= 0) & alive & alive[bidx, tclip] & (tdist <= treach + 1e-6)
-        ready = fires & (self.cd < STEP_MUL)
-        volleys = np.where(ready, np.ceil((STEP_MUL - self.cd) / self.cooldown), 0.0)
-        self.cd = np.where(ready, self.cd + volleys * self.cooldown - STEP_MUL, np.maximum(self.cd - STEP_MUL, 0.0))
-        hits = volleys * self.hits_per_volley  # (B, U)
-        raw = hits * self.hit_damage[np.arange(U)[None, :], tclip]
-        flat = (np.arange(B)[:, None] * U + tclip).ravel()
+        new = self.tgt.copy()
+        is_attack = actions >= N_NO_ATTACK_ACTIONS
+        ordered = np.where(is_attack, N + actions - N_NO_ATTACK_ACTIONS, -1)
+        in_reach = (dist <= self.reach + _REACH_EPS) & alive[:, None, :] & alive[:, :, None]
+        # acquisition within the scan range (SMAClite: minimum scan range + the target's radius): (B, U, U)
+        scan = (dist <= self.scan[:, None] + self.radius[None, :]) & alive[:, None, :] & alive[:, :, None]
+        # agents on "stop" are idle in SC2 terms: they acquire like attack-move without a destination and
+        # melee units walk after what they acquire (only Hold Position, which SMAC does not offer, stands)
+        auto_a = targeting.acquire(dist[:, :N, N:], in_reach[:, :N, N:], scan[:, :N, N:],
+                                   np.where(self.tgt[:, :N] >= N, self.tgt[:, :N] - N, -1),
+                                   self.mobile[:N], self.threat[N:])
+        new[:, :N] = np.where(is_attack, ordered, np.where(stopped[:, :N] & (auto_a >= 0), auto_a + N, -1))
+        # the built-in AI: attack-move (static defence holds)
+        visible = scan[:, N:, :N]
+        auto_e = targeting.acquire(dist[:, N:, :N], in_reach[:, N:, :N], visible, self.tgt[:, N:],
+                                   self.mobile[N:], self.threat[:N])
+        new[:, N:] = auto_e
+        new = np.where(alive, new, -1)
+        switched = new != self.tgt
+        auto_pick = switched & (new >= 0) & np.concatenate([~is_attack, np.ones_like(auto_e, dtype=bool)], 1)
+        interrupted = switched | np.concatenate([actions_is_move(actions), np.zeros_like(auto_pick[:, N:])], 1)
+        self.rel_at = np.where(interrupted, _NEVER, self.rel_at)
+        self.acq_ready = np.where(auto_pick, np.maximum(self.acq_ready, self.retarget), self.acq_ready)
+        self.tgt = new
+
+    # ..................................................................... 2. movement
+    def _movement(self, actions: np.ndarray, moving_order: np.ndarray, hold: np.ndarray,
+                  alive: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Displacement (B, U, 2) of the step, and when each unit starts moving and for how many loops."""
+        N, bidx = self.N, self._bidx
+        dist = self.pairwise()[2]
+        tg = np.maximum(self.tgt, 0)
+        tdist = dist[self._bidx, self._uidx, tg]
+        treach = self.reach[self._uidx, tg]
+        winding = self.rel_at < _NEVER
+        chasing = (self.tgt >= 0) & (tdist > treach) & ~hold & ~winding
+        free = np.zeros_like(hold)
+        free[:, N:] = (self.tgt[:, N:] < 0)
+        goal = self.pos.copy()
+        goal[:, :N] = np.where(moving_order[:, :N, None],
+                               self.pos[:, :N] + MOVE_DIRS[np.clip(actions - 2, 0, 3)] * MOVE_AMOUNT, goal[:, :N])
+        goal = np.where(chasing[..., None], self.pos[bidx, tg], goal)
+        goal = np.where(free[..., None], self.attack_point, goal)
+        moving = (moving_order | chasing | free) & alive & self.mobile
+        # a unit in its backswing starts walking when it ends, unless ordered to move
+        start = np.where(moving_order, 0.0, np.clip(self.back_until, 0.0, STEP_MUL))
+        travel = np.where(chasing, tdist - 0.95 * treach, np.sqrt(((goal - self.pos) ** 2).sum(-1)))
+        step_len = np.where(moving, np.minimum(self.speed * (STEP_MUL - start), np.maximum(travel, 0.0)), 0.0)
+        steer = moving & chasing & self.melee
+        if steer.any():  # melee chasers head for a free contact point of their target, around whoever is in the way
+            goal, travel, tg = self._contact_goals(steer, goal, travel, tg, alive, dist)
+            step_len = np.where(moving, np.minimum(self.speed * (STEP_MUL - start), np.maximum(travel, 0.0)), 0.0)
+        direction = self.terrain.direction(self.pos, goal)
+        if steer.any():
+            solid = alive & self.collides
+            blockers = solid[:, None, :] & self.not_self & (self._uidx[:, None, :] != tg[..., None])
+            direction = motion.steer_around(self.pos, direction, step_len, steer, blockers, self.radius)
+        new_pos = self.terrain.clip_move(self.pos, direction * step_len[..., None])
+        anchored = (step_len <= 0) | ~self.mobile
+        new_pos = motion.relax(new_pos, alive & self.collides, self.mobile, self.radius, self.terrain.clip_move,
+                               anchored=anchored, same_team=self.same_team)
+        new_pos, stuck = motion.block_at_anchors(self.pos, new_pos, alive & self.collides, anchored, self.radius,
+                                                 self._foes)
+        if stuck.any():  # the stopped walkers stand; whoever walked into their old place steps aside
+            new_pos = motion.relax(new_pos, alive & self.collides, self.mobile, self.radius, self.terrain.clip_move,
+                                   anchored=anchored | stuck, same_team=self._foes_none)
+        dur = np.where(self.speed > 0, step_len / np.maximum(self.speed, 1e-9), 0.0)
+        return new_pos - self.pos, start, dur
+
+    def _contact_goals(self, steer: np.ndarray, goal: np.ndarray, travel: np.ndarray, tg: np.ndarray,
+                       alive: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Goals (B, U, 2) and travel (B, U) of melee chasers: the nearest free contact point of their
+        target. An AI melee unit whose target has none switches (paying its retarget delay) to the closest
+        enemy within its scan range that still has one, as SC2's pathing sends a blocked zergling to a
+        reachable target instead of queueing."""
+        N, bidx = self.N, self._bidx
+        solid = alive & self.collides
+        slots, free = motion.contact_slots(self.pos, self.radius, self._melee_r, solid, self.terrain.pathable)
+        open_v = free.any(-1) & alive  # (B, U) victims with a free contact point
+        crowded = steer & ~open_v[bidx, tg] & ~self.is_agent
+        if crowded.any():
+            cand = (dist <= self.scan[:, None] + self.radius[None, :]) & ~self.same_team & open_v[:, None, :]
+            alt, ok = targeting.best(dist, cand, self.threat)
+            switch = crowded & ok & (alt != tg)
+            self.tgt = np.where(switch, alt, self.tgt)
+            self.acq_ready = np.where(switch, np.maximum(self.acq_ready, self.retarget), self.acq_ready)
+            tg = np.maximum(self.tgt, 0)
+        tslots = slots[bidx, tg]  # (B, U, K, 2)
+        gap = tslots - self.pos[:, :, None, :]
+        d_slot = np.where(free[bidx, tg], np.sqrt((gap * gap).sum(-1)), np.inf)
+        k = d_slot.argmin(-1)
+        use = steer & np.isfinite(d_slot.min(-1))
+        slot_goal = tslots[bidx, self._uidx, k]
+        goal = np.where(use[..., None], slot_goal, np.where(steer[..., None], self.pos[bidx, tg], goal))
+        travel = np.where(use, d_slot.min(-1), travel)
+        return goal, travel, tg
+
+    # ..................................................................... 3. weapons
+    def _weapons(self, pos0: np.ndarray, delta: np.ndarray, start: np.ndarray, dur: np.ndarray,
+                 hold: np.ndarray, idle_at: np.ndarray) -> None:
+        """Game loops 1..8: wind-ups, cancels, releases, projectiles, damage, in-loop re-acquisition.
+
+        Each iteration is a dozen (B, U) array operations; the expensive parts (re-acquisition, damage)
+        run only in the loops where something happens."""
+        # fraction of its path each unit has walked at loop t: (B, U, 9)
+        frac = np.minimum(np.maximum((self._loops - start[..., None]) / np.maximum(dur[..., None], 1e-9), 0.0), 1.0)
+        frac = np.where(dur[..., None] > 0, frac, self._moved_at)
+        path = pos0[:, :, None, :] + delta[:, :, None, :] * frac[..., None]  # (B, U, 9, 2)
+        okr, flat_tg, tdist = self._reach_table(path)
+        ready = np.maximum(self.cd_ready, self.acq_ready)
+        # holding units can lose a target by its leaving reach; anyone can by its death (checked after damage)
+        idle_any = bool(np.isfinite(idle_at).any())
+        check = idle_any or bool((hold & (self.tgt >= 0) & ~okr[..., 1:].all(-1)).any())
+        for t in range(1, STEP_MUL + 1):
+            alive = self.hp > 0
+            if check:
+                tgt_alive = alive.ravel()[flat_tg]
+                lost = (self.tgt >= 0) & alive & (~tgt_alive | (hold & ~okr[..., t]))
+                if idle_any:
+                    lost |= (idle_at == t) & (self.tgt < 0) & alive
+                if lost.any():  # re-acquire in reach at loop t, in the battles concerned only
+                    rows = np.flatnonzero(lost.any(1))
+                    self._reacquire(path[rows, :, t], lost[rows], alive[rows], t, rows)
+                    okr[rows], flat_tg[rows], tdist[rows] = self._reach_table(path[rows], rows)
+                    ready[rows] = np.maximum(self.cd_ready[rows], self.acq_ready[rows])
+                check = idle_any or bool(hold.any())
+            ok = okr[..., t] & alive & alive.ravel()[flat_tg]
+            cancel = ~ok & (self.rel_at < _NEVER)  # target dead or out of reach before the release
+            if cancel.any():
+                self.rel_at[cancel] = _NEVER
+            begin = ok & (ready <= t) & (self.rel_at == _NEVER)
+            if begin.any():
+                self.rel_at = np.where(begin, t + self.damage_point, self.rel_at)
+                self.cd_ready = np.where(begin, t + self.cooldown, self.cd_ready)
+                ready = np.maximum(self.cd_ready, self.acq_ready)
+            release = self.rel_at <= t + 1e-9
+            landing = self.land_at <= t + 1e-9
+            any_rel, any_land = release.any(), landing.any()
+            if not (any_rel or any_land):
+                continue
+            tg = flat_tg - self._flat_base
+            victim = tg
+            instant = release
+            if any_rel:
+                self.rel_at[release] = _NEVER
+                self.back_until = np.where(release, t + self.backswing, self.back_until)
+                fly = release & self._has_missile
+                if fly.any():
+                    instant = release & ~self._has_missile
+                    self.land_at = np.where(fly, t + tdist[..., t] / self._missile_div, self.land_at)
+                    self.proj_tgt = np.where(fly, tg, self.proj_tgt)
+            if any_land:
+                victim = np.where(landing, self.proj_tgt, tg)
+                self.land_at[landing] = _NEVER
+            hits_now = instant | landing if any_land else instant
+            if hits_now.any():
+                if self._apply(path[:, :, t], hits_now, instant, victim, alive, t):
+                    check = True  # somebody died: their attackers re-acquire next loop
+
+    def _reach_table(self, path: np.ndarray, rows: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For each unit's current target along the step: in reach (b, U, 9), flat index into path's
+        (b*U) units (b, U), distance (b, U, 9); for the battles `rows` (all when None)."""
+        tgt = self.tgt if rows is None else self.tgt[rows]
+        tg = np.maximum(tgt, 0)
+        flat_tg = self._flat_base[: len(tg)] + tg
+        tpath = path.reshape(-1, STEP_MUL + 1, 2)[flat_tg]  # (b, U, 9, 2)
+        diff = tpath - path
+        tdist = np.sqrt((diff * diff).sum(-1))
+        okr = (tdist <= self.reach[self._uidx, tg][..., None] + _REACH_EPS) & (tgt >= 0)[..., None]
+        if rows is not None:  # flat indices into the full (B*U) arrays
+            flat_tg = flat_tg - self._flat_base[: len(tg)] + self._flat_base[rows]
+        return okr, flat_tg, tdist
+
+    def _reacquire(self, pos: np.ndarray, lost: np.ndarray, alive: np.ndarray, t: int, rows: np.ndarray) -> None:
+        """Units in `lost` (battles `rows`) pick the best target in reach at loop t (or none) and pay their
+        retarget delay. pos, lost, alive: (b, U, ...) rows of the battles concerned."""
+        d = motion.pairwise(pos)[2]
+        in_reach = (d <= self.reach + _REACH_EPS) & alive[:, None, :] & ~self.same_team
+        idx, ok = targeting.best(d, in_reach, self.threat)
+        cur = self.tgt[rows]
+        new = np.where(lost, np.where(ok, idx, -1), cur)
+        picked = lost & (new >= 0)
+        self.acq_ready[rows] = np.where(picked, np.maximum(self.acq_ready[rows], t + self.retarget),
+                                        self.acq_ready[rows])
+        self.rel_at[rows] = np.where(lost, _NEVER, self.rel_at[rows])
+        self.tgt[rows] = new
+
+    def _apply(self, pos: np.ndarray, src: np.ndarray, instant: np.ndarray, victim: np.ndarray,
+               alive: np.ndarray, t: int) -> bool:
+        """Hits from `src` units on `victim` (and the colossus's line) at loop t; True if a unit died."""
+        B, U = self.B, self.U
+        valid = src & alive.ravel()[self._flat_base + victim]
+        hits = valid * self.hits_per_attack  # (B, U)
+        raw = hits * self.hit_damage[self._uidx, victim]
+        flat = (np.arange(B)[:, None] * U + victim).ravel()
         raw_in = np.bincount(flat, weights=raw.ravel(), minlength=B * U).reshape(B, U)
         hits_in = np.bincount(flat, weights=hits.ravel(), minlength=B * U).reshape(B, U)
-        to_shield = np.minimum(self.sh, raw_in)
-        rest = raw_in - to_shield
-        hits_on_hp = np.ceil(rest / np.maximum(raw_in / np.maximum(hits_in, 1.0), 1e-9) - 1e-9)
-        hp_damage = np.where(rest > 0, np.maximum(0.5 * hits_on_hp, rest - self.armor * hits_on_hp), 0.0)
-        self.sh = self.sh - to_shield
-        self.hp = self.hp - hp_damage
-        damaged = raw_in > 0
-        self.since_damage = np.where(damaged, 0, self.since_damage + 1)
+        if self.splash_src.size:
+            s = self.splash_src
+            fires = valid[:, s] & instant[:, s]
+            if fires.any():
+                line = combat.line_splash(pos, s, victim[:, s], fires, self.splash_half, self.radius,
+                                          self.splash_enemy) & alive[:, None, :]
+                h = self.hits_per_attack[s][None, :, None] * line  # (B, S, U)
+                raw_in = raw_in + (h * self.hit_damage[s][None]).sum(1)
+                hits_in = hits_in + h.sum(1)
+        self.hp, self.sh = combat.apply_hits(self.hp, self.sh, self.armor, raw_in, hits_in)
+        self.since_damage = np.where(raw_in > 0, -float(t), self.since_damage)  # loops since, relative to loop 0
+        return bool((alive & (self.hp <= 0)).any())
 
-        # 4. regeneration, deaths, reward, termination
+    # ..................................................................... 4. bookkeeping
+    def _finish(self, actions: np.ndarray, alive0: np.ndarray):
+        N, U = self.N, self.U
         now_alive = self.hp > 0
-        regen = now_alive & (self.since_damage >= SHIELD_REGEN_DELAY_STEPS)
-        self.sh = np.where(regen, np.minimum(self.max_sh, self.sh + SHIELD_REGEN_PER_STEP), self.sh)
-        self.hp = np.where(now_alive & self.zerg, np.minimum(self.max_hp, self.hp + ZERG_REGEN_PER_STEP), self.hp)
-        self.hp = np.where(now_alive, self.hp, 0.0)
-        self.sh = np.where(now_alive, self.sh, 0.0)
-        self.cd = np.where(now_alive, self.cd, 0.0)
+        # since_damage holds -t for units hit at loop t this step, else the count at the step's start
+        since_end = np.where(self.since_damage <= 0, STEP_MUL + self.since_damage, self.since_damage + STEP_MUL)
+        regen_loops = np.clip(since_end - SHIELD_REGEN_DELAY_LOOPS, 0.0, STEP_MUL)
+        self.since_damage = since_end
+        self.sh = np.where(now_alive, np.minimum(self.max_sh, self.sh + SHIELD_REGEN_PER_LOOP * regen_loops), 0.0)
+        self.hp = np.where(now_alive, np.minimum(self.max_hp, self.hp + self.hp_regen * STEP_MUL), 0.0)
+        self.tgt = np.where(now_alive, self.tgt, -1)
+        # timers count from the next step's start
+        for name in ("cd_ready", "acq_ready", "rel_at", "land_at", "back_until"):
+            setattr(self, name, getattr(self, name) - STEP_MUL)
+        self.cd_ready = np.where(now_alive, self.cd_ready, 0.0)
+        self.rel_at = np.where(now_alive, self.rel_at, _NEVER)
 
         e = slice(N, U)
         deficit = (self.max_hp[e] + self.max_sh[e]) - (self.hp[:, e] + self.sh[:, e])
         credit = np.maximum(deficit - self.credited, 0.0).sum(-1)
         self.credited = np.maximum(self.credited, deficit)
-        kills = (alive[:, e] & ~now_alive[:, e]).sum(-1)
+        kills = (alive0[:, e] & ~now_alive[:, e]).sum(-1)
         n_allies = now_alive[:, :N].sum(-1)
         n_enemies = now_alive[:, e].sum(-1)
         won = (n_allies > 0) & (n_enemies == 0)
@@ -269,52 +500,30 @@ class VecBattle:
         limit = (self.t >= self.spec.episode_limit) & ~(won | lost | wiped)
         reward = (credit + REWARD_DEATH * kills + REWARD_WIN * won) * (REWARD_SCALE_RATE / self.max_reward)
         self.last_action = np.eye(self.A)[actions]
-        self._avail = None  # health changed; the post-move distances stay valid
         terminated = won | lost | wiped | limit
         self.done = terminated.copy()
         self.won = won
         return reward, terminated, won, limit
 
-    def _enemy_orders(self, dist: np.ndarray, alive: np.ndarray) -> None:
-        """The built-in AI: sticky targets within sight, else the closest agent within sight, else none.
-        Immobile units (spine crawler) cannot chase, so for them "sight" is their weapon reach: like SC2's
-        static defence they drop a target that walks out of range and fire at whatever is in range."""
-        N = self.N
-        d = dist[:, N:, :N]  # (B, E, N) enemy -> agent
-        sight = np.where(self.mobile[N:, None], self.sight[N:, None], self.reach[N:, :N])  # (E, N)
-        visible = (d < sight) & alive[:, None, :N] & alive[:, N:, None]
-        cur = self.enemy_target
-        keep = (cur >= 0) & np.take_along_axis(visible, np.maximum(cur, 0)[..., None], -1)[..., 0]
-        closest = np.where(visible, d, np.inf).argmin(-1)
-        self.enemy_target = np.where(keep, cur, np.where(visible.any(-1), closest, -1))
 
-    def _separate(self, pos: np.ndarray, alive: np.ndarray) -> np.ndarray:
-        """One relaxation pass pushing overlapping colliding units apart (immobile units hold their ground)."""
-        solid = alive & self.collides  # (B, U)
-        dx, dy, d = _pairwise(pos)  # (B, U, U): j - i
-        overlap = self.radius[:, None] + self.radius[None, :] - d
-        pair = solid[:, :, None] & solid[:, None, :] & (overlap > 0) & (d > 1e-9)
-        if not pair.any():
-            return pos
-        mob_i, mob_j = self.mobile[:, None], self.mobile[None, :]
-        share = np.where(mob_i & mob_j, 0.5, np.where(mob_i, 1.0, 0.0))  # fraction of the overlap i yields
-        push = np.where(pair, overlap * share / np.maximum(d, 1e-9), 0.0)  # (B, U, U)
-        shift = -np.stack([(push * dx).sum(2), (push * dy).sum(2)], -1)
-        return self.terrain.clip_move(pos, shift)
+def actions_is_move(actions: np.ndarray) -> np.ndarray:
+    """(B, N) True where the action is one of the four moves."""
+    return (actions >= 2) & (actions < N_NO_ATTACK_ACTIONS)
 
 
-def _pairwise(pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    x, y = pos[..., 0], pos[..., 1]
-    dx = x[:, None, :] - x[:, :, None]  # (B, U, U): x_j - x_i
-    dy = y[:, None, :] - y[:, :, None]
-    return dx, dy, np.sqrt(dx * dx + dy * dy)
+def _formation(units: tuple[str, ...], facing: float, rows: int = 4, spacing: float | None = None) -> np.ndarray:
+    """Offsets (n, 2) of a compact block of units: `rows` side by side across the facing, stacked away from the enemy.
 
-
-def _formation(units: tuple[str, ...], away: float) -> np.ndarray:
-    """Offsets (n, 2) of a compact block of units: columns of 4 along y, stacked away from the enemy."""
+    facing: the angle (radians) from the block towards the enemy; melee units stand in front."""
     n = len(units)
-    spacing = 2 * max(UNIT_TYPES[u].radius for u in units) + 0.3
-    rows = min(n, 4)
-    k = np.arange(n)
+    if spacing is None:
+        spacing = 2 * max(UNIT_TYPES[u].radius for u in units) + 0.3
+    rows = min(n, rows)
+    order = np.argsort([UNIT_TYPES[u].range for u in units], kind="stable")  # shortest range in front
+    k = np.empty(n, dtype=np.int64)
+    k[order] = np.arange(n)
     col, row = k // rows, k % rows
-    return np.stack([away * col * spacing, (row - (rows - 1) / 2) * spacing], axis=-1).astype(np.float64)
+    back = -col * spacing
+    across = (row - (rows - 1) / 2) * spacing
+    fx, fy = np.cos(facing), np.sin(facing)
+    return np.stack([back * fx - across * fy, back * fy + across * fx], axis=-1).astype(np.float64)

@@ -12,9 +12,15 @@ from gawm.envs.maps import get_map
 
 
 class VecSimEnv:
-    """B simulated battles of one map stepped together; see gawm.envs.base.VecMultiAgentEnv."""
+    """B simulated battles of one map stepped together; see gawm.envs.base.VecMultiAgentEnv.
+
+    `simulator_version` says which simulator produced the battles (gawm.envs.SIMULATOR_VERSION); it is
+    not part of `env_info`, which stays exactly SMAC's."""
 
     def __init__(self, map_name: str, n_envs: int = 1, seed: int | None = None):
+        from gawm.envs import SIMULATOR_VERSION
+
+        self.simulator_version = SIMULATOR_VERSION
         self.spec = get_map(map_name)
         self.map_name = map_name
         self.battle = VecBattle(self.spec, n_envs, seed)
@@ -57,6 +63,7 @@ class SimEnv:
 
     def __init__(self, map_name: str, seed: int | None = None):
         self._vec = VecSimEnv(map_name, 1, seed)
+        self.simulator_version = self._vec.simulator_version
         self.map_name = map_name
         self.n_agents = self._vec.spec.n_agents
         self.n_enemies = self._vec.spec.n_enemies

@@ -24,9 +24,12 @@ def _grid(name: str, size: tuple[int, int]) -> np.ndarray:
     if name == "open":
         grid[:, :] = True
     elif name == "corridor":
-        grid[1:13, 7:25] = True  # the agents' chamber
-        grid[13:20, 14:18] = True  # the 4-wide passage: the chokepoint
-        grid[20:31, 5:27] = True  # the zerglings' chamber
+        # [EST] SMAC's corridor.SC2Map is binary and SMAClite lists only its spawn groups; this layout keeps
+        # what decides the map: both armies start in the open, 12 apart (SMAClite: 12.7), and the zealots'
+        # only cover is a narrow passage behind them, on the way to the AI's attack point
+        grid[13:31, 3:30] = True  # the open field where both armies start
+        grid[5:13, 15:18] = True  # the passage: 8 long, 3 wide (three zealots abreast fill it)
+        grid[1:5, 10:23] = True  # a small chamber behind it, with the AI's attack point
     else:
         raise ValueError(f"unknown terrain '{name}'")
     return grid
@@ -40,17 +43,17 @@ class Terrain:
         self.size = size
         self.grid = _grid(name, size)  # (W, H) bool
         self.is_open = bool(self.grid.all())
+        self._padded = np.zeros((size[0] + 2, size[1] + 2), dtype=bool)  # a wall ring outside the map
+        self._padded[1:-1, 1:-1] = self.grid
         self._geo = None if self.is_open else _geodesic(name, size)
 
     def pathable(self, pos: np.ndarray) -> np.ndarray:
         """True where the point lies on a walkable cell inside the map."""
         w, h = self.size
-        cx = np.floor(pos[..., 0]).astype(np.int64)
-        cy = np.floor(pos[..., 1]).astype(np.int64)
-        inside = (cx >= 0) & (cx < w) & (cy >= 0) & (cy < h)
-        ok = np.zeros(pos.shape[:-1], dtype=bool)
-        ok[inside] = self.grid[cx[inside], cy[inside]]
-        return ok
+        c = np.floor(pos).astype(np.intp)  # (..., 2) cell; shifted by one into the padded grid below
+        cx = np.minimum(np.maximum(c[..., 0], -1), w) + 1
+        cy = np.minimum(np.maximum(c[..., 1], -1), h) + 1
+        return self._padded[cx, cy]
 
     def clip_move(self, pos: np.ndarray, delta: np.ndarray) -> np.ndarray:
         """pos + delta where walkable; otherwise slide along x or y; otherwise stay."""
@@ -61,7 +64,7 @@ class Terrain:
         full = pos + delta
         only_x = pos + delta * np.array([1.0, 0.0])
         only_y = pos + delta * np.array([0.0, 1.0])
-        ok_full, ok_x, ok_y = self.pathable(full), self.pathable(only_x), self.pathable(only_y)
+        ok_full, ok_x, ok_y = self.pathable(np.stack([full, only_x, only_y]))
         out = np.where(ok_y[..., None], only_y, pos)
         out = np.where(ok_x[..., None], only_x, out)
         return np.where(ok_full[..., None], full, out)

@@ -1,0 +1,48 @@
+"""Target acquisition as SC2 does it, batched over battles: threats first, then the closest.
+
+SC2 picks an automatic target by priority (a unit that can fire back outranks one that cannot) and then
+by distance. Attack-move keeps its current target while it can still hit it, switches to a target it can
+hit now when its current one is out of reach, and otherwise chases its current target inside its leash
+(here: its scan range, 5 for most units, after SMAClite's minimum scan range). Static defence (the spine crawler) keeps its target while it is in reach and otherwise
+takes the best target in reach. A unit on "stop" (hold) behaves like static defence. Every switch made
+this way costs the unit's `retarget` delay before its wind-up can start (see battle.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_PRIORITY_WEIGHT = 1e4  # a threat at any distance on the map beats a non-threat
+
+
+def best(d: np.ndarray, allowed: np.ndarray, threat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the preferred allowed victim per attacker and whether one exists.
+
+    d, allowed: (B, A, V); threat: (V,) 1 where the victim can fire back. Returns (B, A) int, (B, A) bool.
+    """
+    key = np.where(allowed, d - _PRIORITY_WEIGHT * threat, np.inf)
+    return key.argmin(-1), allowed.any(-1)
+
+
+def gather(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """x[b, a, idx[b, a]] for x (B, A, V) and idx (B, A) (negative indices read column 0)."""
+    return np.take_along_axis(x, np.maximum(idx, 0)[..., None], -1)[..., 0]
+
+
+def acquire(d: np.ndarray, in_reach: np.ndarray, visible: np.ndarray, cur: np.ndarray, chases: np.ndarray,
+            threat: np.ndarray) -> np.ndarray:
+    """New victim index per attacker (B, A), -1 for none.
+
+    d, in_reach, visible: (B, A, V) (visibility already includes the victim being alive); cur: (B, A)
+    current victim or -1; chases: (A,) or (B, A) bool, True for attack-move units that may walk after a
+    target, False for static defence and units holding position.
+    """
+    has = cur >= 0
+    keep_hit = has & gather(in_reach, cur)
+    hit_idx, can_hit = best(d, in_reach, threat)
+    keep_chase = has & gather(visible, cur) & chases
+    see_idx, sees = best(d, visible & chases[..., None], threat)
+    out = np.where(sees, see_idx, -1)
+    out = np.where(keep_chase, cur, out)
+    out = np.where(can_hit, hit_idx, out)
+    return np.where(keep_hit, cur, out)
