@@ -99,7 +99,15 @@ def test_archive_refuses_unevaluated_and_unfinished_runs(run, tmp_path, capsys):
     (bare / "provenance.json").unlink()
     with pytest.raises(ValueError, match="no provenance.json"):
         archive_run(bare, tmp_path / "a")
+    log = tmp_path / "time.log"
+    log.write_text(TIME_LOG)
+    with pytest.raises(ValueError, match="--simulator"):
+        archive_run(bare, tmp_path / "a", time_log=log, note="made before provenance")
     assert not (tmp_path / "a" / "runs").exists()
+    dest = archive_run(bare, tmp_path / "a", time_log=log, note="made before provenance", simulator="sim-v2")
+    (row,) = archived_runs(tmp_path / "a")
+    assert row["simulator"] == "sim-v2" and row["wall_s"] == 3723.5 and row["command"] == "made before provenance"
+    assert dest.is_dir()
 
 
 def test_results_md_is_generated_from_the_archive_alone(run, tmp_path, capsys):

@@ -7,7 +7,7 @@ from __future__ import annotations
 # acquisition, surrounds, SMAClite layouts (docs/simulator.md).
 SIMULATOR_VERSION = 2
 
-from gawm.envs.base import MultiAgentEnv  # noqa: E402, SerialVecEnv, VecMultiAgentEnv
+from gawm.envs.base import MultiAgentEnv, SerialVecEnv, VecMultiAgentEnv  # noqa: E402
 from gawm.envs.maps import MAP_NAMES, MAPS, MapSpec, get_map  # noqa: E402
 from gawm.envs.sim_env import SimEnv, VecSimEnv  # noqa: E402
 

@@ -53,7 +53,7 @@ def _run_identity(run: Path) -> tuple[str, str, int, int]:
 
 
 def archive_run(run: Path, archive: Path = ARCHIVE_ROOT, time_log: Path | None = None, note: str | None = None,
-                force: bool = False) -> Path:
+                force: bool = False, simulator: str | None = None) -> Path:
     """Copy a finished run's small files and provenance into the archive; returns the archived directory.
 
     Refused (ValueError, nothing written) when the run is unfinished, lacks its 1000-episode evaluation,
@@ -71,9 +71,13 @@ def archive_run(run: Path, archive: Path = ARCHIVE_ROOT, time_log: Path | None =
         raise ValueError(f"{run} is unfinished: {summary.get('steps')} of {steps} steps")
     sessions = read_provenance(run)
     measured = parse_time_log(time_log) if time_log else None
-    if not sessions and measured is None:
+    if not sessions and (measured is None or not note or not simulator):
         raise ValueError(f"{run} has no {PROVENANCE_FILE} (trained before provenance was recorded); pass "
-                         "--time-log with its /usr/bin/time -v output and --note with its command and commit")
+                         "--time-log with its /usr/bin/time -v output, --note with its command and commit, and "
+                         "--simulator (e.g. sim-v2)")
+    recorded = sorted({x.get("simulator") for x in sessions} - {None})
+    if simulator and recorded and recorded != [simulator]:
+        raise ValueError(f"--simulator {simulator} contradicts the run's provenance ({', '.join(recorded)})")
     dest = archive / "runs" / method / map_name / str(seed)
     if dest.exists() and not force:
         raise ValueError(f"{dest} exists; pass --force to replace it")
@@ -85,7 +89,7 @@ def archive_run(run: Path, archive: Path = ARCHIVE_ROOT, time_log: Path | None =
         if (run / name).exists():
             shutil.copyfile(run / name, staging / name)
     archived = {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "from": str(run.resolve()),
-                "by_commit": code_version()["commit"], "note": note, "measured": measured}
+                "by_commit": code_version()["commit"], "note": note, "measured": measured, "simulator": simulator}
     atomic_write_json(staging / PROVENANCE_FILE, {"sessions": sessions, "archived": archived})
     if dest.exists():
         shutil.rmtree(dest)
@@ -101,7 +105,10 @@ def archived_runs(archive: Path) -> list[dict[str, Any]]:
         method, map_name, seed, steps = _run_identity(run)
         prov = json.loads((run / PROVENANCE_FILE).read_text()) if (run / PROVENANCE_FILE).exists() else {}
         totals = summarise(prov.get("sessions", []))
-        measured = (prov.get("archived") or {}).get("measured") or {}
+        archived = prov.get("archived") or {}
+        measured = archived.get("measured") or {}
+        if not prov.get("sessions") and archived.get("simulator"):
+            totals["simulators"] = [archived["simulator"]]
         ev = json.loads((run / "evaluation.json").read_text()) if (run / "evaluation.json").exists() else {}
         rows.append({"method": method, "map": map_name, "seed": seed, "steps": steps,
                      "win_rate": ev.get("win_rate"), "episodes": ev.get("episodes"),
