@@ -217,14 +217,16 @@ class ImaginationMethod:
                 "imag_continue": float(roll["discount"].mean())}
 
     # ------------------------------------------------------------------------------------ persistence
-    def state_dict(self, full: bool = True) -> dict[str, Any]:
-        """full: everything to resume training; else the networks only (snapshots for analysis/evaluation)."""
-        sd = {"world_model": self.world_model.state_dict(), "policy": self.policy.state_dict(),
-              "wm_epoch": self.wm_epoch}
-        if full:
-            sd.update({"wm_opt": self.wm_opt.state_dict(), "pol_opts": [o.state_dict() for o in self.pol_opts],
-                       "real": self.real.state_dict(), "pseudo": self.pseudo.state_dict()})
-        return sd
+    def snapshot(self) -> dict[str, Any]:
+        """The networks only: what evaluation and the GCI/GPE analysis load (step_*.pt, final.pt)."""
+        return {"world_model": self.world_model.state_dict(), "policy": self.policy.state_dict(),
+                "wm_epoch": self.wm_epoch}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything to resume training (last.pt): the snapshot plus optimisers and both buffers."""
+        return {**self.snapshot(), "wm_opt": self.wm_opt.state_dict(),
+                "pol_opts": [o.state_dict() for o in self.pol_opts], "real": self.real.state_dict(),
+                "pseudo": self.pseudo.state_dict()}
 
     def load_state_dict(self, sd: dict[str, Any]) -> None:
         self.world_model.load_state_dict(sd["world_model"])

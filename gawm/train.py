@@ -248,7 +248,7 @@ def _train_locked(spec: RunSpec, raw_cfg: dict, runner: RunnerConfig, device: to
         state["progress_rows"] += 1
         bar.update(steps)
         if state["step"] >= state["next_snapshot"]:
-            atomic_torch_save({"step": state["step"], "method": method.state_dict(full=False)},
+            atomic_torch_save({"step": state["step"], "method": method.snapshot()},
                               ckpt_dir / f"step_{state['step']:08d}.pt")
             state["next_snapshot"] += runner.snapshot_every
         if state["step"] >= state["next_checkpoint"] or state["step"] >= spec.steps:
@@ -267,7 +267,7 @@ def _train_locked(spec: RunSpec, raw_cfg: dict, runner: RunnerConfig, device: to
         log(evals, "eval", {"step": state["step"], **final})
     if tb is not None:
         tb.close()
-    atomic_torch_save({"step": state["step"], "method": method.state_dict(full=False)}, ckpt_dir / "final.pt")
+    atomic_torch_save({"step": state["step"], "method": method.snapshot()}, ckpt_dir / "final.pt")
     summary = {"method": spec.method, "map": spec.map_name, "seed": spec.seed, "steps": state["step"],
                "episodes": state["episodes"], "wall_s": state["wall_s"], "final_eval": final}
     atomic_write_json(out / "summary.json", summary)
@@ -282,7 +282,7 @@ def _checked_update(method, rng: np.random.Generator, step: int, last: Path) -> 
     try:
         metrics = method.update(rng)
     except (ValueError, RuntimeError) as exc:  # e.g. sampling from inf/NaN probabilities inside the update
-        bad = first_nonfinite_tensor(method.state_dict(full=False))
+        bad = first_nonfinite_tensor(method.snapshot())
         first = (str(exc).strip().splitlines() or [""])[0]
         if bad is not None:
             raise NonFiniteError(f"parameter {bad} became non-finite during the update at step {step}{keep}; "
@@ -295,7 +295,7 @@ def _checked_update(method, rng: np.random.Generator, step: int, last: Path) -> 
     if bad_metrics:
         k = bad_metrics[0]
         raise NonFiniteError(f"non-finite {k} = {metrics[k]} at step {step}{keep}; {advice}")
-    bad = first_nonfinite_tensor(method.state_dict(full=False))
+    bad = first_nonfinite_tensor(method.snapshot())
     if bad is not None:
         raise NonFiniteError(f"parameter {bad} became non-finite at step {step} (losses were finite: "
                              f"{', '.join(f'{k}={v:.3g}' for k, v in list(metrics.items())[:3])}){keep}; {advice}")

@@ -79,12 +79,13 @@ class MAPPOMethod(PolicyActing):
         }
 
     # ------------------------------------------------------------------ persistence
-    def state_dict(self, full: bool = True) -> dict[str, Any]:
-        if not full:
-            return {"policy": self.policy.state_dict()}
-        return {"policy": self.policy.state_dict(),
-                "optimizers": [o.state_dict() for o in self.optimizers],
-                "pending": self.pending}
+    def snapshot(self) -> dict[str, Any]:
+        """The networks only (step_*.pt, final.pt)."""
+        return {"policy": self.policy.state_dict()}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything to resume (last.pt): the snapshot, the optimisers, episodes not yet trained on."""
+        return {**self.snapshot(), "optimizers": [o.state_dict() for o in self.optimizers], "pending": self.pending}
 
     def load_state_dict(self, sd: dict[str, Any]) -> None:
         self.policy.load_state_dict(sd["policy"])

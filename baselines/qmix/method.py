@@ -210,14 +210,17 @@ class QMIXMethod:
                       "target_mean": float(torch.where(real, y, zero).sum() / n)}
 
     # ------------------------------------------------------------------------------------ persistence
-    def state_dict(self, full: bool = True) -> dict[str, Any]:
-        sd = {"agent": self.agent.state_dict(), "mixer": self.mixer.state_dict()}
-        if full:
-            sd.update({"target_agent": self.target_agent.state_dict(), "target_mixer": self.target_mixer.state_dict(),
-                       "optimizer": self.optimizer.state_dict(), "buffer": list(self.buffer),
-                       "counters": (self.t_env, self.episodes, self.new_episodes, self.last_target_update),
-                       "generator": self.generator.get_state()})
-        return sd
+    def snapshot(self) -> dict[str, Any]:
+        """The networks that act (step_*.pt, final.pt)."""
+        return {"agent": self.agent.state_dict(), "mixer": self.mixer.state_dict()}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything to resume (last.pt): the snapshot, target networks, optimiser, replay, counters, RNG."""
+        return {**self.snapshot(), "target_agent": self.target_agent.state_dict(),
+                "target_mixer": self.target_mixer.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "buffer": list(self.buffer),
+                "counters": (self.t_env, self.episodes, self.new_episodes, self.last_target_update),
+                "generator": self.generator.get_state()}
 
     def load_state_dict(self, sd: dict[str, Any]) -> None:
         self.agent.load_state_dict(sd["agent"])
