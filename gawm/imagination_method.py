@@ -101,6 +101,12 @@ class ImaginationMethod:
         """critic_in kept in B_p for imagined actor inputs `seen` (k+1, B', N, D): the joint input."""
         return self.policy.critic_input(seen)  # (k+1, B', N, N*D)
 
+    def _imagine_rollout(self, start_h: torch.Tensor, start_z: torch.Tensor, policy_fn: Any, horizon: int
+                         ) -> dict[str, torch.Tensor]:
+        """The rollout that fills B_p from start states (B', N, H), (B', N, Z): by default the prior's own
+        samples (MAG overrides it to choose each imagined transition by model-predictive control)."""
+        return self.world_model.imagine(start_h, start_z, policy_fn, horizon, policy_input=self.policy_input)
+
     def _policy_rollout(self, rollout: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """A pseudo-buffer draw -> the rollout `ppo_update` gets (by default: as stored)."""
         return rollout
@@ -175,7 +181,7 @@ class ImaginationMethod:
             hidden.append(h_new)
             return a
 
-        roll = self.world_model.imagine(start_h, start_z, policy_fn, tc.horizon, policy_input=self.policy_input)
+        roll = self._imagine_rollout(start_h, start_z, policy_fn, tc.horizon)
         seen = self._actor_view(roll["h"], roll["z"], roll["obs"])  # (k+1, B', N, D)
         self.pseudo.add({
             "obs": seen, "avail": roll["avail"], "critic_in": self._stored_critic_in(seen),

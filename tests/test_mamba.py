@@ -135,7 +135,7 @@ def test_multi_step_loss_with_k1_is_the_one_step_prior_nll():
 def test_mag_objective_with_zero_weight_is_the_one_step_loss():
     m = _fake("mag", 2, 7, 4)
     batch = make_batch(2, 5, 2, 7, 4)
-    m.mag_cfg.multi_step_weight = 0.0
+    m.mag_cfg.surrogate.multi_step_weight = 0.0
     torch.manual_seed(3)
     total, metrics = m.wm_objective(batch)
     torch.manual_seed(3)

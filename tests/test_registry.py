@@ -38,7 +38,9 @@ def test_overlays_inherit_and_change_only_what_they_list():
     assert star["world_model"].pop("obs_fusion") is False and gawm["world_model"].pop("obs_fusion") is True
     assert gawm == star
     mamba, mag = load_method_config("mamba", "8m"), load_method_config("mag", "8m")
-    assert mag.pop("mag") and mag == mamba
+    # MAG = MAMBA's tuned SMAC settings + its `mag:` block and its own model learning rate
+    assert mag.pop("mag") and mag["world_model"].pop("lr") == 5e-4 and mamba["world_model"].pop("lr") == 2e-4
+    assert mag == mamba
 
 
 def test_smoke_overlay_skips_blocks_a_method_lacks_and_rejects_typos(tmp_path):
