@@ -94,7 +94,7 @@ class ImaginationMethod:
         return self.wm_cfg.obs_dim if self.policy_input == "obs" else self.wm_cfg.deter_dim + self.wm_cfg.stoch_dim
 
     def _wm_update(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
-        """One world-model gradient step (Eq. 3; MAG adds its multi-step term)."""
+        """One world-model gradient step (Eq. 3; MAG's surrogate adds its multi-step term)."""
         return self.world_model.update(batch, self.wm_opt)
 
     def _stored_critic_in(self, seen: torch.Tensor) -> torch.Tensor:
