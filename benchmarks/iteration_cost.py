@@ -7,7 +7,8 @@ what they cost against the smaller CPU settings (config/cpu/mamba_mag.yaml) and 
 
 Each entry is (method, overlay, --set overrides). All entries get the SAME real episodes (3s_vs_3z by
 default, played by a uniform-random policy over the available actions) in their real buffer, then
-`--warmup` untimed and `--repeats` timed `update()` calls; the time of each update is split into
+`--warmup` untimed and `--repeats` timed `update()` calls (per method if given per method: the published
+sizes take minutes per call); the time of each update is split into
 world-model epochs, imagination (for MAG's published objective this includes fitting the error predictor)
 and the rest (PPO). Acting cost: `--act-steps` real steps collected with the method's own policy.
 Projection for `--steps` real steps: iterations = ceil((steps - warmup_steps) / train_every) with the
@@ -77,7 +78,7 @@ def timed(store: dict[str, float], key: str, fn):
 
 
 def measure(method_name: str, cfg: dict[str, Any], env_info: dict[str, int], episodes: list[dict[str, Any]],
-            env, args: argparse.Namespace) -> dict[str, Any]:
+            env, args: argparse.Namespace, warmup: int, repeats: int) -> dict[str, Any]:
     method = build_method(method_name, cfg, env_info, torch.device("cpu"), args.seed)
     for ep in episodes:
         method.observe_episode(ep)
@@ -85,10 +86,10 @@ def measure(method_name: str, cfg: dict[str, Any], env_info: dict[str, int], epi
     method._wm_update = timed(phases, "wm", method._wm_update)
     method._imagine = timed(phases, "imagine", method._imagine)
     rng = np.random.default_rng(args.seed)
-    for _ in range(args.warmup):
+    for _ in range(warmup):
         method.update(rng)
     rows = []
-    for _ in range(args.repeats):
+    for _ in range(repeats):
         phases.update(wm=0.0, imagine=0.0)
         t = time.perf_counter()
         method.update(rng)
@@ -121,8 +122,8 @@ def main() -> None:
     ap.add_argument("--labels", nargs="+")
     ap.add_argument("--map", default="3s_vs_3z")
     ap.add_argument("--fill-steps", type=int, default=2000, help="real steps of random-policy episodes")
-    ap.add_argument("--warmup", type=int, default=1)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--warmup", type=int, nargs="+", default=[1], help="one value, or one per method")
+    ap.add_argument("--repeats", type=int, nargs="+", default=[3], help="one value, or one per method")
     ap.add_argument("--act-steps", type=int, default=200)
     ap.add_argument("--steps", type=int, default=50000, help="run length for the projection")
     ap.add_argument("--seed", type=int, default=0)
@@ -133,33 +134,36 @@ def main() -> None:
     sets = args.sets or ["-"] * n
     labels = args.labels or [f"{m}@{Path(c).stem if c != 'none' else 'default'}" for m, c in zip(args.methods,
                                                                                                   configs)]
-    if not len(configs) == len(sets) == len(labels) == n:
-        ap.error("--configs, --set and --labels need one entry per method")
+    warmups = args.warmup * n if len(args.warmup) == 1 else args.warmup
+    repeats = args.repeats * n if len(args.repeats) == 1 else args.repeats
+    if not len(configs) == len(sets) == len(labels) == len(warmups) == len(repeats) == n:
+        ap.error("--configs, --set, --labels, --warmup and --repeats need one entry per method (or one value)")
     torch.set_num_threads(1)
     env = make_vec_env(args.map, 4, seed=args.seed)
     env_info = dict(env.env_info)
     episodes: list[dict[str, Any]] = []
     Collector(env, RandomPolicy(args.seed)).run(RandomPolicy(args.seed), args.fill_steps, episodes.append)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread, {args.map}, {len(episodes)} random "
-          f"episodes ({args.fill_steps} steps) in each buffer, {args.warmup} warm-up + {args.repeats} timed "
-          f"updates, load average {os.getloadavg()[0]:.1f}", flush=True)
+          f"episodes ({args.fill_steps} steps) in each buffer, warm-up {warmups} + timed {repeats} updates, "
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)
     results = {}
-    for name, over, st, label in zip(args.methods, configs, sets, labels):
+    for name, over, st, label, w, r_ in zip(args.methods, configs, sets, labels, warmups, repeats):
         cfg = load_method_config(name, args.map, None if over == "none" else Path(over))
         if st != "-":
             for item in st.split(","):
                 key, value = item.split("=", 1)
                 set_path(cfg, key, value)
-        r = measure(name, cfg, env_info, episodes, env, args)
-        results[label] = {"method": name, "config": over, "set": st, **r}
+        r = measure(name, cfg, env_info, episodes, env, args, w, r_)
+        results[label] = {"method": name, "config": over, "set": st, "warmup": w, "repeats": r_,
+                          "load_average_1min": round(os.getloadavg()[0], 1), **r}
         print(f"{label:<26} median {r['median_s']:8.2f} s (spread {r['spread_s']:.2f}; {r['update_s']}) "
               f"phases {r['median_phases_s']} act {r['act_s_per_step'] * 1e3:.1f} ms/step -> "
               f"{r['iterations']} iterations ~ {r['projected_hours']} h for {args.steps} steps; "
               f"peak RSS {r['peak_rss_mb_so_far']} MiB", flush=True)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"argv": vars(args) | {"out": str(args.out)}, "results": results},
-                                       indent=1, default=str))
+        if args.out:  # after every entry, so a long run that is stopped keeps what it measured
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps({"argv": vars(args) | {"out": str(args.out)}, "results": results},
+                                           indent=1, default=str))
 
 
 if __name__ == "__main__":

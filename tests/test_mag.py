@@ -127,6 +127,9 @@ def test_error_target_is_the_world_model_loss_split_by_step_and_agent():
         total, _ = m.world_model.loss_from_posterior(batch, post)
     assert target.shape == (4, 6, N)
     torch.testing.assert_close(target.mean(), total, rtol=1e-5, atol=1e-5)
+    with torch.no_grad():  # MAMBA's action-information term joins the target per step (MAG's loss has it too)
+        extra = m.model_loss_per_step(batch, post)
+        torch.testing.assert_close(model_error_per_step(m.world_model, batch, post, extra), target + extra)
     assert prior_features(post).shape == (4, 6, N, m.wm_cfg.deter_dim + m.wm_cfg.stoch_dim)
 
 

@@ -53,12 +53,15 @@ class MAGMethod(MAMBAMethod):
     def published(self) -> bool:
         return self.mag_cfg.objective == "published"
 
-    # -------------------------------------------------------------------------- surrogate objective
+    # ----------------------------------------------------------------------------- model objective
     def wm_objective(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
-        """L_one-step + multi_step_weight * L_k on one batch of real sequences (the surrogate)."""
+        """MAMBA's model loss (published: MAG changes imagination, not the model loss), or for the surrogate
+        that loss + multi_step_weight * L_k on the same posterior states."""
+        if self.published:
+            return super().wm_objective(batch)
         sc = self.mag_cfg.surrogate
         post = self.world_model.observe(batch)
-        one, metrics = self.world_model.loss_from_posterior(batch, post)
+        one, metrics = self.model_loss(batch, post)
         multi, multi_metrics = multi_step_loss(self.world_model, batch, post, sc.rollout_k)
         total = one + sc.multi_step_weight * multi
         metrics.update(multi_metrics)
@@ -66,17 +69,12 @@ class MAGMethod(MAMBAMethod):
         metrics["wm_loss"] = total.item()
         return total, metrics
 
-    def _wm_update(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
-        if self.published:
-            return super()._wm_update(batch)  # MAMBA's objective; MAG changes imagination, not the model loss
-        return self.world_model.update(batch, self.wm_opt, loss_fn=self.wm_objective)
-
     # -------------------------------------------------------------------------- published objective
     def _fit_predictor(self, rng: np.random.Generator) -> dict[str, float]:
         """`predictor.epochs` steps on fresh real batches against the current world model's errors."""
         pc = self.mag_cfg.predictor
-        losses = [fit_step(self.error_predictor, self.predictor_opt, self.world_model, self._sample(pc.batch, rng))
-                  for _ in range(pc.epochs)]
+        losses = [fit_step(self.error_predictor, self.predictor_opt, self.world_model, self._sample(pc.batch, rng),
+                           self.model_loss_per_step) for _ in range(pc.epochs)]
         self.error_predictor.eval()
         return {"predictor_loss": float(np.mean(losses))}
 
