@@ -201,3 +201,7 @@ def test_cpu_overlay_shrinks_mamba_and_mag_alike_and_keeps_the_published_objecti
         assert small["world_model"]["deter_dim"] == 128 and small["imagination"]["wm_epochs"] == 20
         assert small["policy"]["ppo_epochs"] == pub["policy"]["ppo_epochs"]  # only what it lists changes
     assert load_method_config("mag", "3s_vs_3z", cpu)["mag"]["objective"] == "published"
+    variant = load_method_config("mag", "3s_vs_3z", REPO / "config" / "variants" / "mag_surrogate.yaml")
+    assert variant.pop("mag")["objective"] == "surrogate"
+    published = load_method_config("mag", "3s_vs_3z")
+    assert published.pop("mag") and variant == published  # nothing else changes
