@@ -205,3 +205,18 @@ def test_cpu_overlay_shrinks_mamba_and_mag_alike_and_keeps_the_published_objecti
     assert variant.pop("mag")["objective"] == "surrogate"
     published = load_method_config("mag", "3s_vs_3z")
     assert published.pop("mag") and variant == published  # nothing else changes
+
+
+def test_configs_saved_before_issue_17_still_build_their_method():
+    """Old run directories (MAG = the surrogate with a flat `mag:` block, no `mamba:` block) must still
+    rebuild for `gawm evaluate` / `gawm analyze`, as what they were."""
+    cfg = smoke_config("mag")
+    cfg["mag"] = {"rollout_k": 3, "multi_step_weight": 1.0}
+    del cfg["mamba"]
+    m = fake_method("mag", N, O, A, cfg=cfg)
+    assert m.mag_cfg.objective == "surrogate" and m.mag_cfg.surrogate.rollout_k == 3
+    assert m.mamba_cfg.action_info_weight == 0.0 and m.error_predictor is None
+    m.load_state_dict(fake_method("mag", N, O, A, cfg=cfg).state_dict())
+    cfg["mag"]["objective"] = "published"  # a new-style block still needs everything
+    with pytest.raises(ConfigError):
+        fake_method("mag", N, O, A, cfg=cfg)

@@ -9,7 +9,7 @@ Both sub-blocks are always present and validated, so switching the objective nev
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from gawm.config import ConfigError
 
@@ -76,9 +76,19 @@ class MAGConfig:
 
     objective: Literal["published", "surrogate"]
     surrogate: SurrogateConfig
-    predictor: PredictorConfig
-    mpc: MPCConfig
+    predictor: PredictorConfig | None  # None only in configs saved before issue 17 (see upgrade_legacy_block)
+    mpc: MPCConfig | None
 
     def validate(self) -> None:
         if self.objective not in ("published", "surrogate"):
             raise ConfigError(f"mag.objective must be 'published' or 'surrogate', got {self.objective!r}")
+        if self.objective == "published" and (self.predictor is None or self.mpc is None):
+            raise ConfigError("mag.predictor and mag.mpc are required by the published objective")
+
+
+def upgrade_legacy_block(block: dict[str, Any]) -> dict[str, Any]:
+    """A `mag:` block saved before issue 17 ({rollout_k, multi_step_weight}: MAG was the surrogate) -> today's
+    form, so those runs' config.json still rebuild their method for `gawm evaluate` / `gawm analyze`."""
+    if set(block) == {"rollout_k", "multi_step_weight"}:
+        return {"objective": "surrogate", "surrogate": dict(block), "predictor": None, "mpc": None}
+    return block

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from baselines.mag.config import MAGConfig
+from baselines.mag.config import MAGConfig, upgrade_legacy_block
 from baselines.mag.error_predictor import ErrorPredictor, fit_step
 from baselines.mag.mpc import mpc_transition
 from baselines.mag.surrogate import multi_step_loss
@@ -37,15 +37,18 @@ class MAGMethod(MAMBAMethod):
 
     def __init__(self, cfg: dict[str, Any], env_info: dict[str, int], device: torch.device, seed: int):
         super().__init__(cfg, env_info, device, seed)
-        self.mag_cfg = from_dict(MAGConfig, cfg["mag"], "mag")
+        self.mag_cfg = from_dict(MAGConfig, upgrade_legacy_block(cfg["mag"]), "mag")
         if self.mag_cfg.objective == "published" and self.pol_cfg.actor_rnn:
             raise ConfigError("policy.actor_rnn must be false for MAG's published objective: the MPC look-ahead "
                               "acts on model features alone, as MAG's feed-forward actor does")
         if not self.published:
             self.metric_names = MAMBAMethod.metric_names + ("multi_step_loss",)
+        # the predictor exists whenever configured (a surrogate run keeps it untrained, so a config can switch
+        # objectives and still load its checkpoints); only configs saved before issue 17 have none
         feat_dim = self.wm_cfg.deter_dim + self.wm_cfg.stoch_dim
-        self.error_predictor = ErrorPredictor(feat_dim, self.mag_cfg.predictor).to(device)
-        self.predictor_opt = torch.optim.Adam(self.error_predictor.parameters(), lr=self.mag_cfg.predictor.lr)
+        pc = self.mag_cfg.predictor
+        self.error_predictor = ErrorPredictor(feat_dim, pc).to(device) if pc is not None else None
+        self.predictor_opt = torch.optim.Adam(self.error_predictor.parameters(), lr=pc.lr) if pc is not None else None
         self._predictor_fitted_at = -1  # wm_epoch at which the predictor was last fitted
         self._mpc_log: list[dict[str, float]] = []  # per imagined step: summed errors of kept / random candidates
 
@@ -110,6 +113,8 @@ class MAGMethod(MAMBAMethod):
     # ------------------------------------------------------------------------------------ persistence
     def state_dict(self, full: bool = True) -> dict[str, Any]:
         sd = super().state_dict(full)
+        if self.error_predictor is None:
+            return sd
         sd["error_predictor"] = self.error_predictor.state_dict()
         if full:
             sd["predictor_opt"] = self.predictor_opt.state_dict()
@@ -118,8 +123,8 @@ class MAGMethod(MAMBAMethod):
 
     def load_state_dict(self, sd: dict[str, Any]) -> None:
         super().load_state_dict(sd)
-        if "error_predictor" in sd:  # absent in checkpoints of the surrogate-only MAG
+        if "error_predictor" in sd and self.error_predictor is not None:  # absent before issue 17
             self.error_predictor.load_state_dict(sd["error_predictor"])
-        if "predictor_opt" in sd:
+        if "predictor_opt" in sd and self.predictor_opt is not None:
             self.predictor_opt.load_state_dict(sd["predictor_opt"])
         self._predictor_fitted_at = int(sd.get("predictor_fitted_at", -1))

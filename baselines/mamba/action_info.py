@@ -21,6 +21,10 @@ from gawm.nets import mlp
 from gawm.world_model import WorldModel
 
 
+# configs saved before issue 17 have no `mamba:` block: those runs trained without the term
+LEGACY_BLOCK = {"action_info_weight": 0.0}
+
+
 @dataclass
 class MAMBAConfig:
     """The `mamba:` block (MAMBA-specific terms; MAG inherits it)."""

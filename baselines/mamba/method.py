@@ -34,7 +34,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from baselines.mamba.action_info import ActionInfoHead, MAMBAConfig, action_info_nll
+from baselines.mamba.action_info import LEGACY_BLOCK, ActionInfoHead, MAMBAConfig, action_info_nll
 from gawm.config import ConfigError, from_dict
 from gawm.imagination_method import ImaginationMethod
 
@@ -49,7 +49,7 @@ class MAMBAMethod(ImaginationMethod):
         if self.wm_cfg.obs_fusion:
             raise ConfigError(f"world_model.obs_fusion must be false for {type(self).__name__}: MAMBA's posterior "
                               "reads each agent's own observation")
-        self.mamba_cfg = from_dict(MAMBAConfig, cfg["mamba"], "mamba")
+        self.mamba_cfg = from_dict(MAMBAConfig, cfg.get("mamba", LEGACY_BLOCK), "mamba")
         self.action_info = ActionInfoHead(self.wm_cfg.hidden_dim, self.wm_cfg.n_actions).to(device)
         # trained with the world model, by its optimizer (MAMBA's q heads are part of its model)
         self.wm_opt.add_param_group({"params": list(self.action_info.parameters())})
