@@ -42,6 +42,7 @@ Hidden = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]  # wm h, 
 
 
 class MAMBAMethod(ImaginationMethod):
+    metric_names = ImaginationMethod.metric_names + ("action_info_loss",)
     policy_input = "features"  # the actor reads [h_i, z_i], in imagination and (via act) at execution
 
     def __init__(self, cfg: dict[str, Any], env_info: dict[str, int], device: torch.device, seed: int):
