@@ -111,7 +111,7 @@ class ImaginationMethod:
         return self.wm_cfg.obs_dim if self.policy_input == "obs" else self.wm_cfg.deter_dim + self.wm_cfg.stoch_dim
 
     def _wm_update(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
-        """One world-model gradient step (Eq. 3; MAG adds its multi-step term)."""
+        """One world-model gradient step (Eq. 3; MAG's surrogate adds its multi-step term)."""
         return self.world_model.update(batch, self.wm_opt)
 
     def _stored_critic_in(self, seen: torch.Tensor) -> torch.Tensor:
@@ -119,6 +119,12 @@ class ImaginationMethod:
         N copies of all N agents' inputs, N times B_p's observations (1.7 GB of a 1.9 GB B_p on 1c3s5z);
         `_policy_rollout` rebuilds it exactly from the stored observations."""
         return seen.new_zeros(*seen.shape[:3], 0)  # (k+1, B', N, 0)
+
+    def _imagine_rollout(self, start_h: torch.Tensor, start_z: torch.Tensor, policy_fn: Any, horizon: int
+                         ) -> dict[str, torch.Tensor]:
+        """The rollout that fills B_p from start states (B', N, H), (B', N, Z): by default the prior's own
+        samples (MAG overrides it to choose each imagined transition by model-predictive control)."""
+        return self.world_model.imagine(start_h, start_z, policy_fn, horizon, policy_input=self.policy_input)
 
     def _policy_rollout(self, rollout: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """A pseudo-buffer draw -> the rollout `ppo_update` gets: the critic's joint input rebuilt from the
@@ -206,7 +212,7 @@ class ImaginationMethod:
             hidden.append(h_new)
             return a
 
-        roll = self.world_model.imagine(start_h, start_z, policy_fn, tc.horizon, policy_input=self.policy_input)
+        roll = self._imagine_rollout(start_h, start_z, policy_fn, tc.horizon)
         seen = self._actor_view(roll["h"], roll["z"], roll["obs"])  # (k+1, B', N, D)
         self.pseudo.add({
             "obs": seen, "avail": roll["avail"], "critic_in": self._stored_critic_in(seen),

@@ -38,9 +38,11 @@ from gawm.nets import (ActFusion, AgentPool, LatentHead, ObsFusion, RecurrentCel
                        categorical_entropy, gaussian_nll, mlp, mode_onehot, sample_straight_through, symexp,
                        symlog)
 
-__all__ = ["WorldModelConfig", "WorldModel", "PolicyFn"]
+__all__ = ["WorldModelConfig", "WorldModel", "PolicyFn", "TransitionFn"]
 
 PolicyFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # obs (B,N,O), avail (B,N,A) bool -> (B,N) long
+# (h_j, z_j, one-hot a_j) (B,N,H), (B,N,Z), (B,N,A) -> (h_{j+1}, z_{j+1}): who picks an imagined transition
+TransitionFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
 
 @dataclass
@@ -324,7 +326,7 @@ class WorldModel(nn.Module):
 
     def imagine(self, start_h: torch.Tensor, start_z: torch.Tensor, policy_fn: PolicyFn | None, horizon: int,
                 policy_input: Literal["obs", "features"] = "obs", actions: torch.Tensor | None = None,
-                sample: bool = True) -> dict[str, torch.Tensor]:
+                sample: bool = True, transition_fn: TransitionFn | None = None) -> dict[str, torch.Tensor]:
         """The one open-loop rollout of the prior, `horizon` steps from (h, z) (B, N, H), (B, N, Z).
 
         Actions come from `policy_fn` (imagination for policy learning) or, with policy_fn None, from the
@@ -332,7 +334,9 @@ class WorldModel(nn.Module):
         real actions). Step j: the policy sees decoded obs_j (GAWM's CTDE actor) or, with
         policy_input="features", the model state [h_j, z_j] (B, N, H+Z) (MAMBA/MAG's actor), and predicted
         avail_j, and picks a_j; then h_{j+1}, z^_{j+1} ~ prior (its mode if not `sample`), and reward_j /
-        discount_j are read at j+1 (earned by a_j). Gradients flow through the straight-through samples
+        discount_j are read at j+1 (earned by a_j). `transition_fn(h_j, z_j, a_j) -> (h_{j+1}, z_{j+1})`
+        replaces that prior step when given (MAG picks among several prior samples by model-predictive
+        control, baselines/mag/mpc.py). Gradients flow through the straight-through samples
         (callers that need none run it under torch.no_grad()).
 
         Returns obs (k+1,B,N,O), avail (k+1,B,N,A) bool, actions (k,B,N) long, reward (k,B), discount (k,B)
@@ -362,9 +366,12 @@ class WorldModel(nn.Module):
             else:
                 a_onehot = actions[j].to(h.dtype)  # (B, N, A)
                 a = a_onehot.argmax(-1)
-            h = self.step_deter(h, z, a_onehot)
-            prior = self.prior_head(h)
-            z = sample_straight_through(prior) if sample else mode_onehot(prior)
+            if transition_fn is None:
+                h = self.step_deter(h, z, a_onehot)
+                prior = self.prior_head(h)
+                z = sample_straight_through(prior) if sample else mode_onehot(prior)
+            else:
+                h, z = transition_fn(h, z, a_onehot)
             raw = self.heads(h, z)
             dec = self.decode_heads(raw)
             for seq, val in ((hs, h), (zs, z), (obs, dec["obs"]), (avail, dec["avail"])):

@@ -135,12 +135,33 @@ def test_multi_step_loss_with_k1_is_the_one_step_prior_nll():
 def test_mag_objective_with_zero_weight_is_the_one_step_loss():
     m = _fake("mag", 2, 7, 4)
     batch = make_batch(2, 5, 2, 7, 4)
-    m.mag_cfg.multi_step_weight = 0.0
+    m.mag_cfg.objective = "surrogate"
+    m.mag_cfg.surrogate.multi_step_weight = 0.0
     torch.manual_seed(3)
     total, metrics = m.wm_objective(batch)
     torch.manual_seed(3)
-    one, _ = m.world_model.loss(batch)
+    one, _ = m.model_loss(batch, m.world_model.observe(batch))  # MAMBA's loss: Eq. (3) + action information
     assert total.item() == one.item() and metrics["multi_step_loss"] > 0
+
+
+def test_action_information_term_is_masked_trained_and_weighted():
+    from baselines.mamba.action_info import action_info_nll
+    m = _fake("mamba", 2, 7, 4)
+    batch = make_batch(3, 6, 2, 7, 4)
+    post = m.world_model.observe(batch)
+    ce, mask = action_info_nll(m.world_model, m.action_info, batch, post)
+    assert ce.shape == mask.shape == (3, 6, 2)
+    assert mask[:, 0].sum() == 0 and mask[0, 3].sum() == 0 and (ce * (1 - mask)).abs().sum() == 0  # episode starts
+    torch.manual_seed(4)
+    total, metrics = m.wm_objective(batch)
+    torch.manual_seed(4)
+    eq3, _ = m.world_model.loss(batch)
+    torch.testing.assert_close(total - eq3, torch.tensor(metrics["action_info_loss"]) * m.mamba_cfg.action_info_weight)
+    assert any(p is q for g in m.wm_opt.param_groups for p in g["params"] for q in m.action_info.parameters())
+    total.backward()
+    assert m.action_info.q_action.weight.grad.abs().sum() > 0 and m.world_model.obs_decoder[0].weight.grad is not None
+    m.mamba_cfg.action_info_weight = 0.0
+    assert m.model_loss_per_step(batch, post) is None
 
 
 @pytest.mark.parametrize("name", ["mamba", "mag"])
@@ -162,9 +183,9 @@ def test_update_and_checkpoint_round_trip_same_action_and_loss(name):
     assert np.array_equal(a1, a2) and all(torch.equal(x, y) for x, y in zip(h1, h2))
     batch = method._sample(4, np.random.default_rng(5))
     torch.manual_seed(0)
-    l1, _ = method.world_model.loss(batch) if name == "mamba" else method.wm_objective(batch)
+    l1, _ = method.wm_objective(batch)
     torch.manual_seed(0)
-    l2, _ = clone.world_model.loss(batch) if name == "mamba" else clone.wm_objective(batch)
+    l2, _ = clone.wm_objective(batch)
     assert l1.item() == l2.item()
     assert len(clone.real) == len(method.real) and len(clone.pseudo) == len(method.pseudo)
 

@@ -38,7 +38,9 @@ def test_overlays_inherit_and_change_only_what_they_list():
     assert star["world_model"].pop("obs_fusion") is False and gawm["world_model"].pop("obs_fusion") is True
     assert gawm == star
     mamba, mag = load_method_config("mamba", "8m"), load_method_config("mag", "8m")
-    assert mag.pop("mag") and mag == mamba
+    # MAG = MAMBA's tuned SMAC settings + its `mag:` block and its own model learning rate
+    assert mag.pop("mag") and mag["world_model"].pop("lr") == 5e-4 and mamba["world_model"].pop("lr") == 2e-4
+    assert mag == mamba
 
 
 def test_smoke_overlay_skips_blocks_a_method_lacks_and_rejects_typos(tmp_path):
@@ -77,7 +79,7 @@ def test_smoke_overlay_is_the_one_the_workflow_uses():
     assert budgets["smoke"]["method_overlay"] == str(SMOKE.relative_to(SMOKE.parent.parent.parent))
 
 
-@pytest.mark.parametrize("name", sorted(REGISTRY))
+@pytest.mark.parametrize("name", sorted(REGISTRY) + ["mag_surrogate"])
 def test_every_metric_a_method_returns_has_a_progress_column(name):
     """progress.csv's columns are the method's metric_names; CsvLog refuses a key without a column, so an
     undeclared metric would stop the run: every key `update` returns must be declared (and nothing else)."""
@@ -86,7 +88,11 @@ def test_every_metric_a_method_returns_has_a_progress_column(name):
     from gawm.collector import Collector
     from tests.conftest import real_method
 
-    method, env = real_method(name)
+    cfg = None
+    if name == "mag_surrogate":  # MAG's other objective reports other metrics
+        name, cfg = "mag", smoke_config("mag")
+        cfg["mag"]["objective"] = "surrogate"
+    method, env = real_method(name, cfg=cfg)
     metrics = {}
     for i in range(6):  # until the method has data enough to train
         Collector(env, method).run(method, 400, method.observe_episode)

@@ -1,125 +1,134 @@
 """MAG (Wu et al., AAAI 2023, "Models as Agents: Optimizing Multi-Step Predictions of Interactive Local
-Models in Model-Based Multi-Agent RL") as MAMBA plus a multi-step prediction objective.
+Models in Model-Based Multi-Agent RL") on MAMBA's world model and the shared loop.
 
-Everything but the world-model objective is MAMBA's (baselines.mamba). The world model is trained on
+MAG is built on MAMBA (its code is a fork of MAMBA's), so everything but what follows is MAMBAMethod's.
+`mag.objective` (baselines/mag/config.py) picks what MAG adds:
 
-    L = L_one-step (Eq. 3 of GAWM's world model, the ELBO on posterior states)
-        + multi_step_weight * L_k,
-
-where L_k rolls the model open-loop from EVERY posterior state (h_t, z_t) of a real sequence for up to k steps
-with the prior, fed the REAL actions a_t .. a_{t+j-1}, and scores the predictions at step j against the real
-row t + j: the same reconstruction (obs), available-action, reward and discount NLLs as the one-step loss,
-averaged over all (start, j) pairs whose target row lies in the sequence and in the same episode (no
-`is_first` in rows t+1 .. t+j). Gradients flow through the straight-through prior samples and into the start
-states. With k = 1, L_k is the NLL of the one-step PRIOR predictions (decode(h_{t+1}, z^_{t+1}), h_{t+1}
-from the posterior past), which the ELBO itself never scores (it decodes the posterior).
-
-How this differs from MAG itself: MAG treats each agent's local model as a decision-making agent whose
-"actions" are its predictions, and optimises the models' multi-step rollouts (which interact through the
-communication block) with a centralised, RL-style objective over the rollout's accumulated prediction error.
-Ours is the supervised surrogate of that idea: the same multi-step open-loop errors, minimised directly by
-backpropagation through the rollout, with no model-side value function or policy-gradient estimator.
+- `published` (the default; github ZifanWu/MAG): the world model keeps MAMBA's one-step objective. After
+  each block of world-model updates an error predictor (error_predictor.py) is fitted for `predictor.epochs`
+  steps to the model's per-step, per-agent loss on real sequences, from the prior features. Imagination then
+  chooses every transition by model-predictive control (mpc.py): `mpc.n_trajs` prior samples, each rolled
+  `mpc.horizon` steps with the current policy, the one with the least summed predicted error kept. The
+  policy thus learns from imagined trajectories along which the model's multi-step predictions are most
+  reliable.
+- `surrogate` (surrogate.py): this project's earlier stand-in, MAMBA plus a supervised multi-step loss.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
+from baselines.mag.config import MAGConfig, upgrade_legacy_block
+from baselines.mag.error_predictor import ErrorPredictor, fit_step
+from baselines.mag.mpc import mpc_transition
+from baselines.mag.surrogate import SURROGATE_METRICS, multi_step_loss
 from baselines.mamba.method import MAMBAMethod
 from gawm.config import ConfigError, from_dict
-from gawm.world_model import WorldModel
 
-
-@dataclass
-class MAGConfig:
-    """The `mag:` block."""
-
-    rollout_k: int  # k: open-loop prior steps scored from every posterior state
-    multi_step_weight: float  # weight of L_k next to the one-step loss
-
-    def validate(self) -> None:
-        if self.rollout_k < 1:
-            raise ConfigError(f"mag.rollout_k must be >= 1, got {self.rollout_k}")
-        if self.multi_step_weight < 0:
-            raise ConfigError(f"mag.multi_step_weight must be >= 0, got {self.multi_step_weight}")
-
-
-def multi_step_loss(wm: WorldModel, batch: dict[str, torch.Tensor], post: dict[str, torch.Tensor], k: int,
-                    sample: bool = True) -> tuple[torch.Tensor, dict[str, float]]:
-    """L_k (see module docstring). batch: real sequences as for `WorldModel.loss` (B, T, ...); post:
-    `wm.observe(batch)`. `sample=False` uses the prior's mode instead of straight-through samples (no gradient
-    through z; for tests). Returns (scalar, metrics)."""
-    B, T = batch["obs"].shape[:2]
-    if T < 2:
-        return post["h"].sum() * 0.0, {"multi_step_loss": 0.0, "multi_step_pairs": 0.0}
-    zero = post["h"].new_zeros(())
-    parts = {"obs": zero, "reward": zero, "discount": zero, "avail": zero}
-    total, count = zero, zero
-    S = T - 1  # start rows t = 0 .. T-2 (row T-1 has no future row in the sequence)
-    valid = _valid_pairs(batch["is_first"].bool(), k)  # (B, k, S)
-    horizon = int(valid.any(-1).any(0).sum())  # steps with any valid pair (valid shrinks with j: a prefix)
-    if horizon > 0:
-        rows = _target_rows(T, horizon, valid.device).clamp(max=T - 1)  # (horizon, S); beyond T-1: invalid
-        actions = batch["prev_action"][:, rows].float()  # one-hot a_{t+j-1} (B, horizon, S, N, A)
-        roll = wm.imagine(post["h"][:, :S].flatten(0, 1), post["z"][:, :S].flatten(0, 1), None, horizon,
-                          actions=actions.transpose(0, 1).flatten(1, 2), sample=sample)  # starts (B*S, N, ...)
-        for j in range(1, horizon + 1):
-            r = rows[j - 1]
-            pred = {"obs": roll["obs"][j], **{key: roll[key][j - 1] for key in ("avail_logits", "reward_raw",
-                                                                               "discount_logit")}}
-            pred = {key: v.reshape(B, S, *v.shape[1:]) for key, v in pred.items()}
-            nll = wm.prediction_nll(pred, batch["obs"][:, r], batch["avail"][:, r], batch["reward"][:, r],
-                                    batch["discount"][:, r])  # each (B, S, N)
-            terms = {"obs": nll["obs"].mean(-1), "avail": nll["avail"].mean(-1),
-                     "reward": wm.cfg.reward_weight * nll["reward"].mean(-1), "discount": nll["discount"].mean(-1)}
-            w = valid[:, j - 1].to(zero.dtype)  # (B, S)
-            for key, v in terms.items():
-                parts[key] = parts[key] + (v * w).sum()
-                total = total + (v * w).sum()
-            count = count + w.sum()
-    n = count.clamp(min=1.0)
-    loss = total / n
-    metrics = {"multi_step_loss": loss.item(), "multi_step_pairs": float(count.detach())}
-    metrics.update({f"multi_step_{key}": float(v.detach() / n) for key, v in parts.items()})
-    return loss, metrics
-
-
-def _target_rows(T: int, k: int, device: torch.device) -> torch.Tensor:
-    """Row t + j scored by step j = 1..k of the rollout from start row t = 0..T-2: (k, T-1) long."""
-    return torch.arange(T - 1, device=device)[None] + torch.arange(1, k + 1, device=device)[:, None]
-
-
-def _valid_pairs(is_first: torch.Tensor, k: int) -> torch.Tensor:
-    """Which (start t, step j) pairs are scored: target row t + j inside the window and no episode start in
-    rows t+1 .. t+j. is_first (B, T) bool, T >= 2 -> (B, k, T-1) bool, j = 1..k along dim 1."""
-    T = is_first.shape[1]
-    rows = _target_rows(T, k, is_first.device)  # (k, S)
-    ok = (rows <= T - 1)[None] & ~is_first[:, rows.clamp(max=T - 1)]  # (B, k, S)
-    return ok.to(torch.uint8).cumprod(1).bool()  # once a pair is invalid, it stays so for larger j
+__all__ = ["MAGMethod", "multi_step_loss"]
 
 
 class MAGMethod(MAMBAMethod):
-    metric_names = MAMBAMethod.metric_names + ("one_step_loss", "multi_step_loss", "multi_step_pairs",
-                                               "multi_step_obs", "multi_step_avail", "multi_step_reward",
-                                               "multi_step_discount")
+    # what update() reports: the published objective's (a surrogate instance sets its own in __init__)
+    metric_names = MAMBAMethod.metric_names + ("predictor_loss", "mpc_error", "mpc_error_random")
 
     def __init__(self, cfg: dict[str, Any], env_info: dict[str, int], device: torch.device, seed: int):
         super().__init__(cfg, env_info, device, seed)
-        self.mag_cfg = from_dict(MAGConfig, cfg["mag"], "mag")
+        self.mag_cfg = from_dict(MAGConfig, upgrade_legacy_block(cfg["mag"]), "mag")
+        if self.mag_cfg.objective == "published" and self.pol_cfg.actor_rnn:
+            raise ConfigError("policy.actor_rnn must be false for MAG's published objective: the MPC look-ahead "
+                              "acts on model features alone, as MAG's feed-forward actor does")
+        if not self.published:
+            self.metric_names = MAMBAMethod.metric_names + SURROGATE_METRICS
+        # the predictor exists whenever configured (a surrogate run keeps it untrained, so a config can switch
+        # objectives and still load its checkpoints); only configs saved before issue 17 have none
+        feat_dim = self.wm_cfg.deter_dim + self.wm_cfg.stoch_dim
+        pc = self.mag_cfg.predictor
+        self.error_predictor = ErrorPredictor(feat_dim, pc).to(device) if pc is not None else None
+        self.predictor_opt = torch.optim.Adam(self.error_predictor.parameters(), lr=pc.lr) if pc is not None else None
+        self._predictor_fitted_at = -1  # wm_epoch at which the predictor was last fitted
+        self._mpc_log: list[dict[str, float]] = []  # per imagined step: summed errors of kept / random candidates
 
+    @property
+    def published(self) -> bool:
+        return self.mag_cfg.objective == "published"
+
+    # ----------------------------------------------------------------------------- model objective
     def wm_objective(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
-        """L_one-step + multi_step_weight * L_k on one batch of real sequences."""
+        """MAMBA's model loss (published: MAG changes imagination, not the model loss), or for the surrogate
+        that loss + multi_step_weight * L_k on the same posterior states."""
+        if self.published:
+            return super().wm_objective(batch)
+        sc = self.mag_cfg.surrogate
         post = self.world_model.observe(batch)
-        one, metrics = self.world_model.loss_from_posterior(batch, post)
-        multi, multi_metrics = multi_step_loss(self.world_model, batch, post, self.mag_cfg.rollout_k)
-        total = one + self.mag_cfg.multi_step_weight * multi
+        one, metrics = self.model_loss(batch, post)
+        multi, multi_metrics = multi_step_loss(self.world_model, batch, post, sc.rollout_k)
+        total = one + sc.multi_step_weight * multi
         metrics.update(multi_metrics)
         metrics["one_step_loss"] = metrics["wm_loss"]
         metrics["wm_loss"] = total.item()
         return total, metrics
 
-    def _wm_update(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
-        return self.world_model.update(batch, self.wm_opt, loss_fn=self.wm_objective)
+    # -------------------------------------------------------------------------- published objective
+    def _fit_predictor(self, rng: np.random.Generator) -> dict[str, float]:
+        """`predictor.epochs` steps on fresh real batches against the current world model's errors."""
+        pc = self.mag_cfg.predictor
+        losses = [fit_step(self.error_predictor, self.predictor_opt, self.world_model, self._sample(pc.batch, rng),
+                           self.model_loss_per_step) for _ in range(pc.epochs)]
+        self.error_predictor.eval()
+        return {"predictor_loss": float(np.mean(losses))}
+
+    def _imagine(self, rng: np.random.Generator) -> dict[str, float]:
+        """Fit the predictor once per block of world-model updates (MAG: after the model epochs, before the
+        policy epochs), then imagine as the shared loop does, through `_imagine_rollout`."""
+        metrics: dict[str, float] = {}
+        if self.published and self._predictor_fitted_at != self.wm_epoch:
+            metrics = self._fit_predictor(rng)
+            self._predictor_fitted_at = self.wm_epoch
+        self._mpc_log.clear()
+        metrics.update(super()._imagine(rng))
+        if self._mpc_log:
+            for key in self._mpc_log[0]:
+                metrics[key] = float(np.mean([m[key] for m in self._mpc_log]))
+        return metrics
+
+    def _imagine_rollout(self, start_h: torch.Tensor, start_z: torch.Tensor, policy_fn: Any, horizon: int
+                         ) -> dict[str, torch.Tensor]:
+        if not self.published:
+            return super()._imagine_rollout(start_h, start_z, policy_fn, horizon)
+        zero_h = self.policy.init_hidden(1).to(self.device)  # (1, N, R): the MLP actor's unused memory
+
+        def act(feat: torch.Tensor, avail: torch.Tensor, deterministic: bool) -> torch.Tensor:
+            return self.policy.act(feat, avail, zero_h.expand(feat.shape[0], -1, -1),
+                                   deterministic=deterministic)[0]
+
+        step = mpc_transition(self.world_model, self.error_predictor, act, self.mag_cfg.mpc,
+                              log=self._mpc_log)
+        return self.world_model.imagine(start_h, start_z, policy_fn, horizon, policy_input=self.policy_input,
+                                        transition_fn=step)
+
+    # ------------------------------------------------------------------------------------ persistence
+    def snapshot(self) -> dict[str, Any]:
+        """MAMBA's networks plus the error predictor (the model-error estimate belongs to the model)."""
+        sd = super().snapshot()
+        if self.error_predictor is not None:
+            sd["error_predictor"] = self.error_predictor.state_dict()
+        return sd
+
+    def state_dict(self) -> dict[str, Any]:
+        sd = {**super().state_dict(), **self.snapshot()}
+        if self.error_predictor is not None:
+            sd["predictor_opt"] = self.predictor_opt.state_dict()
+            sd["predictor_fitted_at"] = self._predictor_fitted_at
+        return sd
+
+    def load_state_dict(self, sd: dict[str, Any]) -> None:
+        super().load_state_dict(sd)
+        if "error_predictor" in sd and self.error_predictor is not None:  # absent before issue 17
+            self.error_predictor.load_state_dict(sd["error_predictor"])
+        if "predictor_opt" in sd and self.predictor_opt is not None:
+            self.predictor_opt.load_state_dict(sd["predictor_opt"])
+        self._predictor_fitted_at = int(sd.get("predictor_fitted_at", -1))
