@@ -154,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
                                     "(e.g. config/smoke/methods.yaml)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--allow-config-change", action="store_true",
-                   help="resume even though the config differs from the run's; the change goes to config.json's history")
+                   help="resume even though the config differs from the run's; the change goes to "
+                        "config.json's history")
     p.set_defaults(func=_cmd_train)
     p = sub.add_parser("evaluate", help="test a run's checkpoint over N episodes (greedy), write JSON")
     p.add_argument("--run", required=True, help="run directory (results/<budget>/runs/<method>/<map>/<seed>)")

@@ -32,7 +32,8 @@ def config_changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[A
     """Dotted key -> [old, new] for every leaf that differs ("<absent>" for a missing side)."""
     a, b = flatten(_normal(old)), flatten(_normal(new))
     absent = "<absent>"
-    return {k: [a.get(k, absent), b.get(k, absent)] for k in sorted(set(a) | set(b)) if a.get(k, absent) != b.get(k, absent)}
+    return {k: [a.get(k, absent), b.get(k, absent)] for k in sorted(set(a) | set(b))
+            if a.get(k, absent) != b.get(k, absent)}
 
 
 def describe(changes: dict[str, list[Any]], limit: int = 6) -> str:

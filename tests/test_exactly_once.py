@@ -185,10 +185,12 @@ def test_kills_anywhere_leave_the_uninterrupted_logs(tmp_path, method):
             break
         killed += 1
     assert _run(run, cfg, method, steps, ("none", 0)) == "finished"
+    print(f"{method}: {killed} kills")  # shown with pytest -s
     assert killed >= len(kills) - 1
     assert _rows(run / "progress.csv") == _rows(ref / "progress.csv")
     assert _rows(run / "eval.csv") == _rows(ref / "eval.csv")
-    assert [int(r["step"]) for r in _rows(run / "eval.csv")] == sorted({int(r["step"]) for r in _rows(ref / "eval.csv")})
+    eval_steps = [int(r["step"]) for r in _rows(run / "eval.csv")]
+    assert eval_steps == sorted(set(eval_steps))  # no step evaluated twice
     left = [p for p in run.rglob("*") if p.name.endswith(".tmp")]
     assert not left, f"temp files left: {left}"
 
@@ -200,9 +202,13 @@ def test_random_kills_leave_the_uninterrupted_logs(tmp_path):
     ref, run = tmp_path / "ref", tmp_path / "run"
     assert _run(ref, cfg, method, steps, ("none", 0)) == "finished"
     rnd = random.Random(14)
+    killed = 0
     for _ in range(8):
-        if _run(run, cfg, method, steps, ("random", rnd.uniform(0.3, 3.0))) == "finished":
+        if _run(run, cfg, method, steps, ("random", rnd.uniform(0.2, 1.5))) == "finished":
             break
+        killed += 1
+    print(f"random: {killed} kills")
+    assert killed >= 3
     assert _run(run, cfg, method, steps, ("none", 0)) == "finished"
     assert _rows(run / "progress.csv") == _rows(ref / "progress.csv")
     assert _rows(run / "eval.csv") == _rows(ref / "eval.csv")
