@@ -58,7 +58,13 @@ def _check(jobs: list[dict], budget: str) -> None:
         assert "slurm_account" in r, f"{rule}: no account setting"
         assert int(r["cpus_per_task"]) == job["threads"], f"{rule}: cpus_per_task != threads"
         mem_table = CONFIG["mem_mb"][rule]
-        assert int(r["mem_mb"]) == mem_table.get(job["wildcards"].get("map"), mem_table["default"]), rule
+        map_name = job["wildcards"].get("map")
+        line = CONFIG.get("train_memory", {}).get(map_name) if rule == "train" else None
+        if line is not None and map_name not in mem_table:  # the measured memory line at the budget's steps
+            expected = max(1000, int(1.5 * (line["base_mb"] + line["mb_per_1k_steps"] * steps[map_name] / 1000)))
+        else:
+            expected = mem_table.get(map_name, mem_table["default"])
+        assert int(r["mem_mb"]) == expected, rule
         if rule == "train":
             wc = job["wildcards"]
             assert r["slurm_partition"] == "gpu" and int(r["gpu"]) == 1, r
@@ -91,7 +97,9 @@ def test_per_map_memory_from_the_workflow_config(tmp_path):
     jobs = _dry_run_jobs(tmp_path, "--workflow-profile", str(PROFILE), "all", "--configfile",
                          str(REPO / "config" / "config.yaml"), str(override))
     mem = {(j["rule"], j["wildcards"].get("map")): int(j["resources"]["mem_mb"]) for j in jobs if j["rule"] != "all"}
-    assert mem[("train", "corridor")] == 12000 and mem[("train", "8m")] == 4000
+    line = CONFIG["train_memory"]["8m"]  # 8m has no explicit value: its measured line at the paper's 40k steps
+    assert mem[("train", "corridor")] == 12000
+    assert mem[("train", "8m")] == max(1000, int(1.5 * (line["base_mb"] + line["mb_per_1k_steps"] * 40)))
     assert mem[("analyze", "8m")] == 6000 and mem[("analyze", "corridor")] == 4000
     assert mem[("evaluate", "corridor")] == CONFIG["mem_mb"]["evaluate"]["default"]
 
