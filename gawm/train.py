@@ -205,7 +205,9 @@ def _train_locked(spec: RunSpec, raw_cfg: dict, runner: RunnerConfig, device: to
             tb.replay({"progress": prog.rows(), "eval": evals.rows()}, state["step"])
 
     def log(csv_log: CsvLog, name: str, row: dict[str, Any]) -> None:
+        """One row of `name` (progress|eval) to its CSV, counted for the next checkpoint, and to TensorBoard."""
         csv_log.append(row)
+        state[f"{name}_rows"] += 1
         if tb is not None:
             tb.append(name, {k: row[k] for k in csv_log.fields if k in row})
 
@@ -226,7 +228,6 @@ def _train_locked(spec: RunSpec, raw_cfg: dict, runner: RunnerConfig, device: to
         if state["step"] >= state["next_eval"]:
             res = evaluate()
             log(evals, "eval", {"step": state["step"], **res})
-            state["eval_rows"] += 1
             state["next_eval"] += runner.eval_every
             bar.set_postfix_str(f"eval win {res['win_rate']:.2f}")
         n = min(runner.train_every, spec.steps - state["step"])
@@ -245,7 +246,6 @@ def _train_locked(spec: RunSpec, raw_cfg: dict, runner: RunnerConfig, device: to
             "train_win_rate": float(np.mean([w for w, _ in recent])) if recent else float("nan"),
             "train_return": float(np.mean([r for _, r in recent])) if recent else float("nan"),
             "wall_s": state["wall_s"], **metrics})
-        state["progress_rows"] += 1
         bar.update(steps)
         if state["step"] >= state["next_snapshot"]:
             atomic_torch_save({"step": state["step"], "method": method.snapshot()},

@@ -23,6 +23,7 @@ from typing import Any
 
 from gawm.io import atomic_write_bytes, atomic_write_json
 from gawm.provenance import PROVENANCE_FILE, code_version, read_provenance, summarise
+from gawm.runs import read_run_json
 
 ARCHIVE_ROOT = Path("results/archive")
 # what a finished run must have, and what it may have (analysis.json: world-model methods only)
@@ -45,11 +46,10 @@ def parse_time_log(path: Path) -> dict[str, Any]:
 
 
 def _run_identity(run: Path) -> tuple[str, str, int, int]:
-    try:
-        cfg = json.loads((run / "config.json").read_text())
-        return cfg["method"], cfg["map"], int(cfg["seed"]), int(cfg["steps"])
-    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{run / 'config.json'} is missing or not a run's config ({exc})") from exc
+    if not (run / "config.json").exists():
+        raise ValueError(f"{run} is not a run directory (no config.json)")
+    cfg = read_run_json(run / "config.json", ("method", "map", "seed", "steps"), ": not written by `gawm train`")
+    return cfg["method"], cfg["map"], int(cfg["seed"]), int(cfg["steps"])
 
 
 def archive_run(run: Path, archive: Path = ARCHIVE_ROOT, time_log: Path | None = None, note: str | None = None,
@@ -66,8 +66,8 @@ def archive_run(run: Path, archive: Path = ARCHIVE_ROOT, time_log: Path | None =
     if missing:
         hint = " (run `gawm evaluate --run RUN`)" if "evaluation.json" in missing else " (has the run finished?)"
         raise ValueError(f"{run} lacks {', '.join(missing)}{hint}")
-    summary = json.loads((run / "summary.json").read_text())
-    if int(summary.get("steps", -1)) < steps:
+    summary = read_run_json(run / "summary.json", ("steps",), "; re-run `gawm train` to finish the run")
+    if int(summary["steps"]) < steps:
         raise ValueError(f"{run} is unfinished: {summary.get('steps')} of {steps} steps")
     sessions = read_provenance(run)
     measured = parse_time_log(time_log) if time_log else None
@@ -109,7 +109,7 @@ def archived_runs(archive: Path) -> list[dict[str, Any]]:
         measured = archived.get("measured") or {}
         if not prov.get("sessions") and archived.get("simulator"):
             totals["simulators"] = [archived["simulator"]]
-        ev = json.loads((run / "evaluation.json").read_text()) if (run / "evaluation.json").exists() else {}
+        ev = read_run_json(run / "evaluation.json", ("win_rate", "episodes"))  # archive_run required it
         rows.append({"method": method, "map": map_name, "seed": seed, "steps": steps,
                      "win_rate": ev.get("win_rate"), "episodes": ev.get("episodes"),
                      "simulator": ", ".join(totals["simulators"]) or "unknown",
