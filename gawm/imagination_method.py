@@ -39,6 +39,7 @@ import torch
 from gawm.buffers import PseudoBuffer, RealBuffer
 from gawm.collector import Episode
 from gawm.config import ConfigError, from_dict
+from gawm.methods import mean_metrics
 from gawm.policy import PPO_METRICS, MAPPOPolicy, PolicyConfig, make_optimizers, ppo_update
 from gawm.smoothing import smooth_rewards
 from gawm.world_model import WM_METRICS, WorldModel, WorldModelConfig
@@ -158,10 +159,7 @@ class ImaginationMethod:
                 gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
             for _ in range(draws):
                 pol_metrics.append(self._ppo_step(rng, gen))
-        out = {k: float(np.mean([m[k] for m in wm_metrics])) for k in wm_metrics[0]}
-        out.update({k: float(np.mean([m[k] for m in pol_metrics])) for k in pol_metrics[0]})
-        out.update({k: float(np.mean([m[k] for m in imag_metrics])) for k in imag_metrics[0]})
-        return out
+        return {**mean_metrics(wm_metrics), **mean_metrics(pol_metrics), **mean_metrics(imag_metrics)}
 
     def _ppo_step(self, rng: np.random.Generator, gen: torch.Generator) -> dict[str, float]:
         """One PPO update on a fresh draw of trajectories across B_p."""

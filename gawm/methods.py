@@ -15,7 +15,7 @@ from gawm.collector import Episode
 from gawm.method_config import load_method_config
 from gawm.registry import get_spec
 
-__all__ = ["Method", "build_method", "load_method_config"]
+__all__ = ["Method", "build_method", "load_method_config", "mean_metrics"]
 
 
 class Method(Protocol):
@@ -37,3 +37,9 @@ def build_method(method: str, cfg: dict[str, Any], env_info: dict[str, int], dev
                  seed: int) -> Method:
     """Instantiate registered method `method` from its resolved config and the environment's sizes."""
     return get_spec(method).load_class()(cfg, env_info, device, seed)
+
+
+def mean_metrics(records: list[dict[str, float]]) -> dict[str, float]:
+    """Per-key mean of the metric dicts of several updates (all with the first one's keys): what one
+    training iteration logs when it ran several world-model, PPO or TD steps."""
+    return {k: float(np.mean([m[k] for m in records])) for k in records[0]}

@@ -27,6 +27,7 @@ from baselines.mag.mpc import mpc_transition
 from baselines.mag.surrogate import SURROGATE_METRICS, multi_step_loss
 from baselines.mamba.method import MAMBAMethod
 from gawm.config import ConfigError, from_dict
+from gawm.methods import mean_metrics
 
 __all__ = ["MAGMethod", "multi_step_loss"]
 
@@ -91,8 +92,7 @@ class MAGMethod(MAMBAMethod):
         self._mpc_log.clear()
         metrics.update(super()._imagine(rng))
         if self._mpc_log:
-            for key in self._mpc_log[0]:
-                metrics[key] = float(np.mean([m[key] for m in self._mpc_log]))
+            metrics.update(mean_metrics(self._mpc_log))
         return metrics
 
     def _imagine_rollout(self, start_h: torch.Tensor, start_z: torch.Tensor, policy_fn: Any, horizon: int

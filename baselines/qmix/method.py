@@ -19,6 +19,7 @@ from torch import Tensor
 from baselines.qmix.networks import AgentQNet, QMixer
 from gawm.collector import Episode
 from gawm.config import ConfigError, from_dict
+from gawm.methods import mean_metrics
 
 
 @dataclass
@@ -174,7 +175,7 @@ class QMIXMethod:
             self.target_agent.load_state_dict(self.agent.state_dict())
             self.target_mixer.load_state_dict(self.mixer.state_dict())
             self.last_target_update = self.episodes
-        out = {k: float(np.mean([m[k] for m in metrics])) for k in metrics[0]}
+        out = mean_metrics(metrics)
         out["epsilon"] = self.epsilon()
         return out
 
