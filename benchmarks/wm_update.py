@@ -6,7 +6,7 @@ deter 256, hidden 256, embed 256, 32 x 32 categorical latent, 3-layer / 2-head T
 three maps: 2s_vs_1sc (2 agents, obs 17, 7 actions), 1c3s5z (9 agents, obs 162, 15 actions), corridor
 (6 agents, obs 156, 30 actions). Synthetic data; timing only, not a test.
 
-Run: .venv/bin/python benchmarks/wm_update.py [--batch 40 --seq 20 --repeats 3]
+Run: .venv/bin/python benchmarks/wm_update.py [--batch 40 --seq 20 --repeats 3 --device cpu|cuda]
 """
 
 from __future__ import annotations
@@ -44,24 +44,29 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=40)
     ap.add_argument("--seq", type=int, default=20)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (timed with synchronisation)")
     args = ap.parse_args()
+    device = torch.device(args.device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     torch.set_num_threads(os.cpu_count() or 1)
     torch.manual_seed(0)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch} x {args.seq} steps, "
+    print(f"torch {torch.__version__}, {device}, {torch.get_num_threads()} threads, batch {args.batch} x {args.seq} steps, "
           f"median of {args.repeats} updates after 1 warm-up")
     print(f"{'map':<24}{'variant':<8}{'params':>10}{'update s':>11}")
     for name, n, o, a in MAPS:
         for fusion in (True, False):
             cfg = from_dict(WorldModelConfig, {**PAPER_SIZES, "n_agents": n, "obs_dim": o, "n_actions": a,
                                                "obs_fusion": fusion})
-            wm = WorldModel(cfg)
+            wm = WorldModel(cfg).to(device)
             opt = wm.make_optimizer()
-            batch = synthetic_batch(args.batch, args.seq, n, o, a)
+            batch = {k: v.to(device) for k, v in synthetic_batch(args.batch, args.seq, n, o, a).items()}
             wm.update(batch, opt)  # warm-up
             times = []
             for _ in range(args.repeats):
+                sync()
                 t0 = time.perf_counter()
                 wm.update(batch, opt)
+                sync()
                 times.append(time.perf_counter() - t0)
             n_params = sum(p.numel() for p in wm.parameters())
             print(f"{name:<24}{'GAWM' if fusion else 'GAWM*':<8}{n_params:>10,}{sorted(times)[len(times) // 2]:>11.3f}",

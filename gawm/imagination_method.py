@@ -42,7 +42,7 @@ from gawm.config import ConfigError, from_dict
 from gawm.methods import mean_metrics
 from gawm.policy import PPO_METRICS, MAPPOPolicy, PolicyConfig, make_optimizers, ppo_update
 from gawm.smoothing import smooth_rewards
-from gawm.world_model import WM_METRICS, WorldModel, WorldModelConfig
+from gawm.world_model import PRECISIONS, WM_METRICS, Precision, WorldModel, WorldModelConfig
 
 PolicyInput = Literal["obs", "features"]
 
@@ -65,15 +65,18 @@ class ImaginationConfig:
     schedule: Literal["per_epoch", "once"]  # per_epoch: Algorithm 1 (imagine inside each E_pi epoch)
     sample_epochs: int  # E_sample: PPO updates per E_pi epoch under `per_epoch` (Algorithm 1, line 15)
     survival_weight: bool  # weight each imagined step's losses by its predicted survival probability
+    wm_precision: Precision  # "bf16": the world-model loss's forward under bfloat16 autocast (WorldModel.update)
 
     def validate(self) -> None:
         for k, v in vars(self).items():
-            if k in ("schedule", "survival_weight"):
+            if k in ("schedule", "survival_weight", "wm_precision"):
                 continue
             if v < 0 or (v == 0 and k not in ("smooth_window", "smooth_sigma")):
                 raise ConfigError(f"imagination.{k} must be positive, got {v}")
         if self.schedule not in ("per_epoch", "once"):
             raise ConfigError(f"imagination.schedule must be 'per_epoch' or 'once', got {self.schedule!r}")
+        if self.wm_precision not in PRECISIONS:
+            raise ConfigError(f"imagination.wm_precision must be one of {PRECISIONS}, got {self.wm_precision!r}")
 
 
 class ImaginationMethod:
@@ -113,7 +116,7 @@ class ImaginationMethod:
 
     def _wm_update(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
         """One world-model gradient step (Eq. 3; MAG's surrogate adds its multi-step term)."""
-        return self.world_model.update(batch, self.wm_opt)
+        return self.world_model.update(batch, self.wm_opt, precision=self.train_cfg.wm_precision)
 
     def _stored_critic_in(self, seen: torch.Tensor) -> torch.Tensor:
         """critic_in kept in B_p for imagined actor inputs `seen` (k+1, B', N, D): nothing. The joint input is
@@ -175,20 +178,15 @@ class ImaginationMethod:
         the observations (policy_input "obs") or the features [h, z] ("features")."""
         return obs if self.policy_input == "obs" else torch.cat([h, z], -1)
 
-    def _burn_in(self, seen: torch.Tensor, avail: torch.Tensor, is_first: torch.Tensor) -> torch.Tensor:
+    def _burn_in(self, seen: torch.Tensor, is_first: torch.Tensor) -> torch.Tensor:
         """The actor's memory before acting at each row of real sequences (B, L, ...): its GRU run over the
         same rows, reset at episode starts. -> (B*L, N, H); zeros for an MLP actor (nothing to remember)."""
         B, L = is_first.shape
         if not self.pol_cfg.actor_rnn:
             return self.policy.init_hidden(B * L).to(self.device)
-        seen_tm, avail_tm, resets = seen.transpose(0, 1), avail.transpose(0, 1), is_first.transpose(0, 1)
-        h = self.policy.init_hidden(B).to(self.device)
-        before = []
-        for t in range(L):
-            h = h * (~resets[t]).to(h.dtype)[:, None, None]
-            before.append(h)
-            _, h = self.policy.actor_sequence(seen_tm[t:t + 1], avail_tm[t:t + 1], h, None)
-        return torch.stack(before, 1).flatten(0, 1)  # (B*L, N, H)
+        memory = self.policy.actor_memory(seen.transpose(0, 1), self.policy.init_hidden(B).to(self.device),
+                                          is_first.transpose(0, 1).bool())  # (L, B, N, H)
+        return memory.transpose(0, 1).flatten(0, 1)  # (B*L, N, H)
 
     @torch.no_grad()
     def _imagine(self, rng: np.random.Generator) -> dict[str, float]:
@@ -196,8 +194,7 @@ class ImaginationMethod:
         tc = self.train_cfg
         batch = self._sample(tc.imag_batch, rng)
         post = self.world_model.observe(batch)
-        actor_h = self._burn_in(self._actor_view(post["h"], post["z"], batch["obs"]), batch["avail"],
-                                batch["is_first"])
+        actor_h = self._burn_in(self._actor_view(post["h"], post["z"], batch["obs"]), batch["is_first"])
         keep = batch["discount"].flatten() > 0.5  # imagining past a real terminal state is meaningless
         start_h = post["h"].flatten(0, 1)[keep]  # (B', N, H)
         start_z = post["z"].flatten(0, 1)[keep]  # (B', N, Z)

@@ -36,7 +36,8 @@ LEGACY_BLOCKS = {"gawm": "imagination"}  # the shared model-based loop's block w
 
 # What runs saved before 26 Nov 2026 did: one imagination per iteration, and the survival probability used as
 # a loss weight (it was also, wrongly, GAE's validity mask; that cannot be replayed: docs/methods.md).
-LEGACY_IMAGINATION_DEFAULTS = {"schedule": "once", "sample_epochs": 1, "survival_weight": True}
+LEGACY_IMAGINATION_DEFAULTS = {"schedule": "once", "sample_epochs": 1, "survival_weight": True,
+                               "wm_precision": "fp32"}
 
 
 def upgrade_legacy_blocks(cfg: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from typing import Literal, Mapping
 import torch
 from torch import Tensor, nn
 
+from gawm.optim import adam
 from gawm.rl_math import (
     ValueNorm,
     gae,
@@ -130,23 +131,38 @@ class _RecurrentNet(nn.Module):
         nn.init.orthogonal_(self.head.weight, gain=out_gain)
         nn.init.zeros_(self.head.bias)
 
+    def states(self, x: Tensor, h0: Tensor, resets: Tensor | None) -> Tensor:
+        """The GRU's hidden state after each step: x (T, M, D), h0 (M, H), resets (T, M) bool or None ->
+        (T, M, H), the state zeroed *before* step t wherever resets[t] (a new episode starts at t).
+
+        Runs one fused `torch.gru` call per stretch of steps with no reset (one call for a whole imagined
+        rollout), not one GRUCell call per step: the same recurrence with the same weights (PyTorch's GRU and
+        GRUCell share their gate equations; tests/test_speed_neutral.py compares them), with fewer kernel
+        launches in the forward and backward pass.
+        """
+        feats = self.mlp(x)  # (T, M, d): the MLP runs on all steps at once
+        T = x.shape[0]
+        cuts = [0, T] if resets is None else \
+            [0, *(resets[1:].any(-1).nonzero().flatten() + 1).tolist(), T]  # stretch starts (+ end)
+        weights = [self.gru.weight_ih, self.gru.weight_hh, self.gru.bias_ih, self.gru.bias_hh]
+        h, outs = h0, []
+        for a, b in zip(cuts[:-1], cuts[1:]):
+            if resets is not None:
+                h = h * (~resets[a]).to(h.dtype).unsqueeze(-1)
+            out, h_n = torch.gru(feats[a:b], h[None], weights, True, 1, 0.0, self.training, False, False)
+            outs.append(out)  # (b - a, M, H)
+            h = h_n[0]
+        return torch.cat(outs) if len(outs) > 1 else outs[0]
+
     def sequence(self, x: Tensor, h0: Tensor, resets: Tensor | None) -> tuple[Tensor, Tensor]:
         """x (T, M, D), h0 (M, H), resets (T, M) bool or None -> (out (T, M, out_dim), h_T (M, H)).
 
         The hidden state is zeroed *before* step t wherever resets[t] (a new episode starts at t).
         """
-        feats = self.mlp(x)  # (T, M, d): the MLP runs on all steps at once
         if not self.use_rnn:
-            return self.head(feats), h0
-        h = h0
-        outs = []
-        for t in range(x.shape[0]):
-            if resets is not None:
-                h = h * (~resets[t]).to(h.dtype).unsqueeze(-1)
-            h = self.gru(feats[t], h)
-            outs.append(h)
-        hs = torch.stack(outs)  # (T, M, H)
-        return self.head(self.rnn_norm(hs)), h
+            return self.head(self.mlp(x)), h0
+        hs = self.states(x, h0, resets)  # (T, M, H)
+        return self.head(self.rnn_norm(hs)), hs[-1]
 
 
 class MAPPOPolicy(nn.Module):
@@ -214,6 +230,17 @@ class MAPPOPolicy(nn.Module):
         logp = masked_log_softmax(logits.reshape(T, B, N, -1), avail)
         return logp, h.reshape(B, N, -1)
 
+    def actor_memory(self, obs: Tensor, actor_h0: Tensor, resets: Tensor) -> Tensor:
+        """The actor's GRU state *before* each step of a sequence (what it remembers when it acts there):
+        obs (T, B, N, O), h0 (B, N, H), resets (T, B) bool -> (T, B, N, H), zero where resets[t]."""
+        T, B, N = obs.shape[:3]
+        x = self._fold(self._with_id(obs), 1)  # (T, B*N, O+id)
+        r = resets.unsqueeze(-1).expand(T, B, N).reshape(T, B * N)
+        h0 = actor_h0.reshape(B * N, -1)
+        after = self.actor.states(x, h0, r)  # (T, B*N, H), the state after each step
+        before = torch.cat([h0[None], after[:-1]]) * (~r).to(after.dtype).unsqueeze(-1)
+        return before.reshape(T, B, N, -1)
+
     @torch.no_grad()
     def act(self, obs: Tensor, avail: Tensor, actor_h: Tensor, deterministic: bool = False,
             resets: Tensor | None = None, generator: torch.Generator | None = None
@@ -269,8 +296,8 @@ class MAPPOPolicy(nn.Module):
 def make_optimizers(policy: MAPPOPolicy, cfg: PolicyConfig) -> tuple[torch.optim.Adam, torch.optim.Adam]:
     """Separate Adam optimisers for actor and critic, as in MAPPO (different learning rates)."""
     return (
-        torch.optim.Adam(policy.actor.parameters(), lr=cfg.lr_actor, eps=cfg.adam_eps),
-        torch.optim.Adam(policy.critic.parameters(), lr=cfg.lr_critic, eps=cfg.adam_eps),
+        adam(policy.actor.parameters(), lr=cfg.lr_actor, eps=cfg.adam_eps),
+        adam(policy.critic.parameters(), lr=cfg.lr_critic, eps=cfg.adam_eps),
     )
 
 

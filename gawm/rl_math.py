@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from gawm.nets.distributions import categorical_sample
+
 __all__ = [
     "gae",
     "ValueNorm",
@@ -151,9 +153,7 @@ def masked_log_softmax(logits: Tensor, avail: Tensor) -> Tensor:
 
 def masked_sample(log_probs: Tensor, generator: torch.Generator | None = None) -> Tensor:
     """Sample indices (...) from masked log-probs; zero-probability actions are never drawn."""
-    probs = log_probs.exp().reshape(-1, log_probs.shape[-1])
-    idx = torch.multinomial(probs, 1, generator=generator)
-    return idx.reshape(log_probs.shape[:-1])
+    return categorical_sample(log_probs, generator)  # Gumbel-max: -inf entries never win
 
 
 def masked_greedy(log_probs: Tensor) -> Tensor:

@@ -37,9 +37,12 @@ from torch import nn
 from gawm.nets import (ActFusion, AgentPool, LatentHead, ObsFusion, RecurrentCell, balanced_kl, bernoulli_nll,
                        categorical_entropy, gaussian_nll, mlp, mode_onehot, sample_straight_through, symexp,
                        symlog)
+from gawm.optim import adam
 
 __all__ = ["WorldModelConfig", "WorldModel", "PolicyFn", "TransitionFn"]
 
+Precision = Literal["fp32", "bf16"]
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
 PolicyFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # obs (B,N,O), avail (B,N,A) bool -> (B,N) long
 # (h_j, z_j, one-hot a_j) (B,N,H), (B,N,Z), (B,N,A) -> (h_{j+1}, z_{j+1}): who picks an imagined transition
 TransitionFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
@@ -281,15 +284,24 @@ class WorldModel(nn.Module):
 
     def make_optimizer(self) -> torch.optim.Optimizer:
         """Adam with the configured lr and eps over all world-model parameters."""
-        return torch.optim.Adam(self.parameters(), lr=self.cfg.lr, eps=self.cfg.adam_eps)
+        return adam(self.parameters(), lr=self.cfg.lr, eps=self.cfg.adam_eps)
 
     def update(self, batch: dict[str, torch.Tensor], optimizer: torch.optim.Optimizer,
-               loss_fn: Callable[[dict[str, torch.Tensor]], tuple[torch.Tensor, dict[str, float]]] | None = None
-               ) -> dict[str, float]:
+               loss_fn: Callable[[dict[str, torch.Tensor]], tuple[torch.Tensor, dict[str, float]]] | None = None,
+               precision: Precision = "fp32") -> dict[str, float]:
         """One gradient step on Eq. (3) (or on `loss_fn(batch)`, e.g. MAG's objective) with global-norm
-        clipping; returns the loss metrics and grad_norm."""
+        clipping; returns the loss metrics and grad_norm.
+
+        precision "bf16" runs the loss's forward pass under bfloat16 autocast (matrix products in bf16,
+        parameters, gradients and the optimiser in fp32; the backward pass follows the forward's dtypes, outside
+        the autocast region as PyTorch recommends). Whether that leaves learning unchanged is an experiment
+        (docs/speed.md), so it is a flag (`imagination.wm_precision`), fp32 by default."""
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.train()
-        loss, metrics = (loss_fn or self.loss)(batch)
+        device_type = next(self.parameters()).device.type
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+            loss, metrics = (loss_fn or self.loss)(batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         metrics["grad_norm"] = float(nn.utils.clip_grad_norm_(self.parameters(), self.cfg.grad_clip))

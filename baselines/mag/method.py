@@ -28,6 +28,7 @@ from baselines.mag.surrogate import SURROGATE_METRICS, multi_step_loss
 from baselines.mamba.method import MAMBAMethod
 from gawm.config import ConfigError, from_dict
 from gawm.methods import mean_metrics
+from gawm.optim import adam
 
 __all__ = ["MAGMethod", "multi_step_loss"]
 
@@ -49,7 +50,7 @@ class MAGMethod(MAMBAMethod):
         feat_dim = self.wm_cfg.deter_dim + self.wm_cfg.stoch_dim
         pc = self.mag_cfg.predictor
         self.error_predictor = ErrorPredictor(feat_dim, pc).to(device) if pc is not None else None
-        self.predictor_opt = torch.optim.Adam(self.error_predictor.parameters(), lr=pc.lr) if pc is not None else None
+        self.predictor_opt = adam(self.error_predictor.parameters(), lr=pc.lr) if pc is not None else None
         self._predictor_fitted_at = -1  # wm_epoch at which the predictor was last fitted
         self._mpc_log: list[dict[str, float]] = []  # per imagined step: summed errors of kept / random candidates
 

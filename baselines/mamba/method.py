@@ -81,7 +81,8 @@ class MAMBAMethod(ImaginationMethod):
         return self.model_loss(batch, self.world_model.observe(batch))
 
     def _wm_update(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
-        return self.world_model.update(batch, self.wm_opt, loss_fn=self.wm_objective)
+        return self.world_model.update(batch, self.wm_opt, loss_fn=self.wm_objective,
+                                       precision=self.train_cfg.wm_precision)
 
     # ------------------------------------------------------------------------------------- hooks
     # ------------------------------------------------------------------------------------- persistence
