@@ -271,3 +271,21 @@ def test_coinciding_win_rate_curves_stay_distinguishable(tmp_path, monkeypatch, 
                 assert heights[plots.COLOURS["MAPPO"]] == pytest.approx(zero_pt)  # its first point is 0% too
                 line = next(li for li in lines if li.get_color() == plots.COLOURS["MAPPO"])
                 assert line.get_transform() == ax.transData
+
+
+def test_head_to_head_compares_gawm_with_each_method_on_our_seeds(tmp_path):
+    """GAWM 90, 95, 100 against MAMBA 50, 60, 70 on one map: Welch's p as scipy computes it from the seeds; a
+    method with a single seed gets n/a and its note; maps without GAWM give no row."""
+    from gawm.report.tables import head_to_head, head_to_head_markdown
+
+    ours = pd.DataFrame({"method": ["GAWM"] * 3 + ["MAMBA"] * 3 + ["MAG"] + ["MAPPO"],
+                         "map": ["3s_vs_3z"] * 7 + ["8m"],
+                         "win_rate": [90.0, 95.0, 100.0, 50.0, 60.0, 70.0, 80.0, 10.0]})
+    df = head_to_head(ours).set_index("method")
+    assert list(df.index) == ["MAG", "MAMBA"] and set(df["map"]) == {"3s_vs_3z"}
+    expected = stats.ttest_ind([90, 95, 100], [50, 60, 70], equal_var=False).pvalue
+    assert math.isclose(df.loc["MAMBA", "p_value"], expected, rel_tol=1e-9)
+    assert math.isclose(df.loc["MAMBA", "diff"], 35.0)
+    assert math.isnan(df.loc["MAG", "p_value"]) and df.loc["MAG", "p_note"]
+    md = head_to_head_markdown(head_to_head(ours))
+    assert "| 3s_vs_3z | MAMBA | 95.0(5.0) [3] | 60.0(10.0) [3] | +35.0 |" in md
