@@ -37,6 +37,7 @@ class RealBuffer:
 
     _ROW_KEYS = ("obs", "state", "avail", "alive", "prev_action", "action", "reward", "reward_target",
                  "discount", "is_first")
+    _REBUILT = ("prev_action",)  # copies of other columns: not checkpointed, rebuilt on load
 
     def __init__(self, capacity: int, n_agents: int, obs_dim: int, state_dim: int, n_actions: int,
                  reward_fn: RewardFn | None = None):
@@ -180,7 +181,9 @@ class RealBuffer:
         """Compact snapshot: only the stored rows (in ring order) and episode lengths, not the whole ring.
 
         The rows are saved as at most two zero-copy tensor views of the ring (the stored block, split where
-        it wraps), so `torch.save` streams them to disk without first copying the buffer in memory.
+        it wraps), so `torch.save` streams them to disk without first copying the buffer in memory. Columns
+        that are copies of others (`_REBUILT`: prev_action, the one-hot of the previous row's action) are not
+        saved; `load_state_dict` rebuilds them.
         Arrays are torch tensors so the snapshot loads with `torch.load(..., weights_only=True)`.
         """
         head = min(self._size, self.capacity - self._start)  # rows before the wrap
@@ -188,7 +191,8 @@ class RealBuffer:
         return {
             "capacity": self.capacity,
             "dims": (self.n_agents, self.obs_dim, self.state_dim, self.n_actions),
-            "row_chunks": [{k: torch.from_numpy(v[a:b]) for k, v in self._data.items()} for a, b in spans],
+            "row_chunks": [{k: torch.from_numpy(v[a:b]) for k, v in self._data.items() if k not in self._REBUILT}
+                           for a, b in spans],
             "episode_lengths": torch.tensor([length for _, length in self._episodes], dtype=torch.int64),
             "episodes_seen": self.episodes_seen,
             "steps_seen": self.steps_seen,
@@ -197,29 +201,46 @@ class RealBuffer:
     def load_state_dict(self, sd: dict) -> None:
         """Restore from `state_dict` (the reward_fn is not saved; stored reward_target values are).
 
-        Also reads the older layout with one copied `rows` block."""
+        Also reads the older layouts: one copied `rows` block, and prev_action saved as a column. A buffer
+        that keeps no state (state_dim 0, the world-model methods) reads a snapshot that kept one and drops
+        that column."""
         dims = (self.n_agents, self.obs_dim, self.state_dim, self.n_actions)
-        if tuple(sd["dims"]) != dims or int(sd["capacity"]) != self.capacity:
-            raise ValueError(f"buffer snapshot has dims {tuple(sd['dims'])}/capacity {sd['capacity']}, "
+        saved = tuple(sd["dims"])
+        drop_state = self.state_dim == 0 and saved[2] > 0 and saved[:2] + saved[3:] == dims[:2] + dims[3:]
+        if (saved != dims and not drop_state) or int(sd["capacity"]) != self.capacity:
+            raise ValueError(f"buffer snapshot has dims {saved}/capacity {sd['capacity']}, "
                              f"this buffer {dims}/{self.capacity}")
         lengths = np.asarray(sd["episode_lengths"], np.int64)
         size = int(lengths.sum())
         chunks = sd["row_chunks"] if "row_chunks" in sd else [sd["rows"]]
-        for k in self._ROW_KEYS:
+        stored = [k for k in self._ROW_KEYS if k not in self._REBUILT or k in chunks[0]]
+        for k in stored:
             got = sum(len(c[k]) for c in chunks)
             if got != size:
                 raise ValueError(f"buffer snapshot column {k!r} has {got} rows, expected {size}")
         self._start, self._size = 0, size
-        for k in self._ROW_KEYS:
+        for k in stored:
             at = 0
             for c in chunks:
                 n = len(c[k])
-                self._data[k][at:at + n] = np.asarray(c[k])
+                self._data[k][at:at + n] = np.asarray(c[k])[..., :0] if (k == "state" and drop_state) else \
+                    np.asarray(c[k])
                 at += n
+        if "prev_action" not in stored:
+            self._rebuild_prev_action()
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(lengths) else []
         self._episodes = deque((int(s), int(n)) for s, n in zip(starts, lengths))
         self.episodes_seen = int(sd["episodes_seen"])
         self.steps_seen = int(sd["steps_seen"])
+
+    def _rebuild_prev_action(self) -> None:
+        """prev_action of rows 0.._size-1 (stored from row 0, as after a load) from `action` and `is_first`:
+        the one-hot of the previous row's action, zero where an episode starts (as `episode_rows` writes it)."""
+        n = self._size
+        prev = self._data["prev_action"][:n]
+        prev[:] = 0.0
+        cont = ~self._data["is_first"][1:n]  # (n-1,) row t+1 continues row t's episode
+        prev[1:][cont] = np.eye(self.n_actions, dtype=np.float32)[self._data["action"][:n - 1][cont]]
 
 
 #: Keys of one imagination batch added to the PseudoBuffer, with their time-major layout.
@@ -261,6 +282,12 @@ class PseudoBuffer:
     def num_batches(self) -> int:
         """Distinct imagination batches with at least one trajectory still stored."""
         return len(np.unique(self._batch_id[: self._size])) if self._size else 0
+
+    def narrow_feature(self, key: str, width: int) -> None:
+        """Keep only the first `width` features of `key`'s last axis (a column the owner now rebuilds instead
+        of storing, read from an older checkpoint that stored it)."""
+        if self._data is not None and self._data[key].shape[-1] > width:
+            self._data[key] = np.ascontiguousarray(self._data[key][..., :width])
 
     def clear(self) -> None:
         self._pos = self._size = 0

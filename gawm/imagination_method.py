@@ -105,7 +105,8 @@ class ImaginationMethod:
         tc = self.train_cfg
         smooth = (lambda r: smooth_rewards(r, tc.smooth_window, tc.smooth_sigma)) \
             if tc.smooth_window > 0 and tc.smooth_sigma > 0 else None
-        self.real = RealBuffer(tc.buffer_capacity, N, O, env_info["state_shape"], A, reward_fn=smooth)
+        # no env state in B_r: the world model and imagination never read it (MAPPO's critic does, on its own data)
+        self.real = RealBuffer(tc.buffer_capacity, N, O, 0, A, reward_fn=smooth)
         self.pseudo = PseudoBuffer(tc.pseudo_capacity)
         self.wm_epoch = 0  # world-model updates so far (the x axis of Fig. 4)
 
@@ -132,13 +133,15 @@ class ImaginationMethod:
 
     def _policy_rollout(self, rollout: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """A pseudo-buffer draw -> the rollout `ppo_update` gets: the critic's joint input rebuilt from the
-        stored actor inputs (see `_stored_critic_in`)."""
+        stored actor inputs (see `_stored_critic_in`), and the critic's initial memory, zero for every imagined
+        rollout (B_p stores neither)."""
         rollout["critic_in"] = self.policy.critic_input(rollout["obs"])  # (k+1, B, N, N*D)
+        rollout["critic_h0"] = self.policy.init_hidden(rollout["obs"].shape[1])  # (B, N, H)
         return rollout
 
     # ---------------------------------------------------------------------------------------- data in
     def observe_episode(self, ep: Episode) -> None:
-        self.real.add_episode(ep.obs, ep.state, ep.avail, ep.actions, ep.rewards, ep.terminated, ep.alive)
+        self.real.add_episode(ep.obs, ep.state[:, :0], ep.avail, ep.actions, ep.rewards, ep.terminated, ep.alive)
 
     def _sample(self, n: int, rng: np.random.Generator) -> dict[str, torch.Tensor]:
         batch = self.real.sample_sequences(n, self.train_cfg.seq_len, rng)
@@ -212,7 +215,7 @@ class ImaginationMethod:
         self.pseudo.add({
             "obs": seen, "avail": roll["avail"], "critic_in": self._stored_critic_in(seen),
             "actions": roll["actions"], "old_log_probs": torch.stack(logps), "rewards": roll["reward"],
-            "discounts": roll["discount"], "actor_h0": actor_h, "critic_h0": torch.zeros_like(actor_h),
+            "discounts": roll["discount"], "actor_h0": actor_h, "critic_h0": actor_h[..., :0],
         })
         return {"imag_reward": float(roll["reward"].sum(0).mean()),
                 "imag_continue": float(roll["discount"].mean())}
@@ -240,6 +243,8 @@ class ImaginationMethod:
             self.real.load_state_dict(sd["real"])
         if "pseudo" in sd:
             self.pseudo.load_state_dict(sd["pseudo"])
+            for key in ("critic_in", "critic_h0"):  # stored in full by checkpoints before they were rebuilt
+                self.pseudo.narrow_feature(key, 0)
         self.wm_epoch = int(sd.get("wm_epoch", 0))
 
 

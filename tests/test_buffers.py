@@ -176,3 +176,51 @@ def test_real_buffer_snapshot_survives_torch_save_weights_only(tmp_path):
     buf2 = RealBuffer(30, N, O, S, A)
     buf2.load_state_dict(torch.load(tmp_path / "b.pt", weights_only=True))
     np.testing.assert_array_equal(buf2.recent_episodes(1)[0]["obs"], buf.recent_episodes(1)[0]["obs"])
+
+
+def test_real_buffer_checkpoint_omits_prev_action_and_rebuilds_it():
+    """prev_action is a copy of the previous row's action: not saved, rebuilt exactly on load (ring wrapped,
+    episodes of different lengths); a snapshot that saved it (the older layout) still loads."""
+    rng = np.random.default_rng(5)
+    buf = RealBuffer(40, N, O, S, A)
+    for i, T in enumerate([9, 3, 12, 1, 8, 11]):  # wraps the ring
+        buf.add_episode(**episode(T, rng, tag=float(i)))
+    sd = buf.state_dict()
+    assert all("prev_action" not in chunk for chunk in sd["row_chunks"])
+    loaded = RealBuffer(40, N, O, S, A)
+    loaded.load_state_dict(sd)
+    old = dict(sd, row_chunks=[{**c, "prev_action": torch.from_numpy(p)} for c, p in zip(
+        sd["row_chunks"], np.split(np.concatenate([r["prev_action"] for r in buf.recent_episodes(99)]),
+                                   np.cumsum([len(c["obs"]) for c in sd["row_chunks"]])[:-1]))])
+    from_old = RealBuffer(40, N, O, S, A)
+    from_old.load_state_dict(old)
+    for other in (loaded, from_old):
+        for a, b in zip(buf.recent_episodes(99), other.recent_episodes(99)):
+            for k in a:
+                np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_a_stateless_buffer_reads_a_snapshot_that_kept_the_state():
+    """The world-model methods keep no env state in B_r (state_dim 0); their older checkpoints did."""
+    rng = np.random.default_rng(6)
+    buf = RealBuffer(30, N, O, S, A)
+    for T in (4, 6):
+        buf.add_episode(**episode(T, rng))
+    lean = RealBuffer(30, N, O, 0, A)
+    lean.load_state_dict(buf.state_dict())
+    a, b = buf.recent_episodes(2), lean.recent_episodes(2)
+    assert b[0]["state"].shape == (5, 0)
+    np.testing.assert_array_equal(a[1]["obs"], b[1]["obs"])
+    np.testing.assert_array_equal(a[1]["prev_action"], b[1]["prev_action"])
+    with pytest.raises(ValueError):  # other dims must still match
+        RealBuffer(30, N, O + 1, 0, A).load_state_dict(buf.state_dict())
+
+
+def test_pseudo_buffer_narrows_a_column_it_no_longer_stores():
+    buf = PseudoBuffer(10)
+    buf.add(pseudo_batch(3, 4, 1.0))
+    buf.narrow_feature("critic_h0", 0)
+    batch = pseudo_batch(3, 2, 2.0)
+    batch["critic_h0"] = batch["critic_h0"][..., :0]
+    buf.add(batch)  # the new, narrow layout
+    assert buf.sample(6, np.random.default_rng(0))["critic_h0"].shape[-1] == 0

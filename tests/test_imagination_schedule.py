@@ -115,3 +115,29 @@ def test_saved_configs_from_before_the_schedule_keys_load_as_what_they_ran():
                     if k not in ("schedule", "sample_epochs", "survival_weight")}}
     new = upgrade_saved_run_config(old)
     assert new["imagination"]["schedule"] == "once" and new["imagination"]["survival_weight"] is True
+
+
+def test_checkpoints_keep_no_rebuildable_copies_and_older_ones_still_resume():
+    """B_p keeps neither the critic's joint input nor its zero initial memory, B_r neither the env state nor
+    prev_action; a checkpoint written before (all four stored in full) loads and trains on."""
+    method = _filled("gawm")
+    method.update(np.random.default_rng(0))
+    sd = method.state_dict()
+    data = sd["pseudo"]["data"]
+    assert data["critic_in"].shape[-1] == 0 and data["critic_h0"].shape[-1] == 0
+    assert sd["real"]["dims"][2] == 0 and all("prev_action" not in c for c in sd["real"]["row_chunks"])
+    n, N = data["obs"].shape[0], method.wm_cfg.n_agents
+    old = copy.deepcopy(sd)
+    old["pseudo"]["data"]["critic_in"] = torch.zeros(n, *data["obs"].shape[1:3], N * data["obs"].shape[-1])
+    old["pseudo"]["data"]["critic_h0"] = torch.zeros(n, N, method.pol_cfg.rnn_hidden)
+    S = 11
+    old["real"]["dims"] = (N, method.wm_cfg.obs_dim, S, method.wm_cfg.n_actions)
+    for c in old["real"]["row_chunks"]:
+        c["state"] = torch.randn(len(c["obs"]), S)
+    resumed = _filled("gawm")
+    resumed.load_state_dict(old)
+    assert resumed.pseudo.sample(4, np.random.default_rng(1))["critic_h0"].shape[-1] == 0
+    b1 = method.real.sample_sequences(4, 10, np.random.default_rng(2))
+    b2 = resumed.real.sample_sequences(4, 10, np.random.default_rng(2))
+    assert all(torch.equal(b1[k], b2[k]) for k in b1)
+    assert np.isfinite(resumed.update(np.random.default_rng(3))["policy_loss"])
