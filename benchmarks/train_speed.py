@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +37,8 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+from ab import ROOT, checkout, head_commit, remove_checkout, report, run_in_tree
+
 WM_METHODS = ("gawm", "gawm_star", "mamba", "mag")
 
 
@@ -150,29 +150,10 @@ def worker(args: argparse.Namespace) -> None:
                                job["act_steps"], job["seed"])
     else:
         out = measure_wm_update(job["map"], job["repeats"], job["seed"], job["precision"])
-    print("RESULT " + json.dumps(out), flush=True)
+    report(out)
 
 
 # ----------------------------------------------------------------------------------- the driver side
-def run_job(tree: Path, job: dict[str, Any]) -> dict[str, Any]:
-    """One measurement in a fresh interpreter importing `gawm` from `tree`."""
-    env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(job)],
-                          cwd=tree, env=env, capture_output=True, text=True)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"measurement {job} in {tree} failed (rc {proc.returncode}):\n{proc.stderr[-3000:]}")
-    return json.loads(lines[-1][len("RESULT "):])
-
-
-def checkout(ref: str, where: Path) -> Path:
-    """`ref` as a detached git worktree under `where` (removed by the caller)."""
-    tree = where / "before"
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), ref], check=True,
-                   capture_output=True)
-    return tree
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--before", default="c9cbf06", help="git ref of the code before the change")
@@ -191,8 +172,7 @@ def main() -> None:
     if args.worker:
         worker(args)
         return
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
+    commit = head_commit()
     print(f"before = {args.before}, after = working tree at {commit}; 1 torch thread per measurement; "
           f"load average {os.getloadavg()[0]:.1f} at start", flush=True)
     results: dict[str, Any] = {"before": args.before, "after": commit, "training": {}, "wm_update_mamba_sizes": {}}
@@ -207,7 +187,7 @@ def main() -> None:
                         overlay = str((ROOT / args.mamba_config).resolve())
                     job = {"kind": "train", "method": m, "map": map_name, "overlay": overlay, "seed": args.seed,
                            "fill_steps": args.fill_steps, "repeats": args.repeats, "act_steps": args.act_steps}
-                    res = {side: run_job(tree, job) for side, tree in trees.items()}
+                    res = {side: run_in_tree(tree, Path(__file__), job) for side, tree in trees.items()}
                     results["training"][f"{m}/{map_name}"] = res
                     b, a = res["before"]["per_1k_s"], res["after"]["per_1k_s"]
                     parts = "  ".join(f"{k} {b[k]:.0f}->{a[k]:.0f}" for k in ("wm", "imagine", "ppo_and_rest",
@@ -218,8 +198,8 @@ def main() -> None:
                     _save(args.out, results)
                 job = {"kind": "wm", "map": map_name, "repeats": args.wm_repeats, "seed": args.seed,
                        "precision": "fp32"}
-                res = {side: run_job(tree, job) for side, tree in trees.items()}
-                res["after_bf16"] = run_job(ROOT, {**job, "precision": "bf16"})
+                res = {side: run_in_tree(tree, Path(__file__), job) for side, tree in trees.items()}
+                res["after_bf16"] = run_in_tree(ROOT, Path(__file__), {**job, "precision": "bf16"})
                 results["wm_update_mamba_sizes"][map_name] = res
                 b = res["before"]["median_s"]
                 for side in ("after", "after_bf16"):
@@ -228,8 +208,7 @@ def main() -> None:
                           f"-> {a:.3f} s (x{a / b:.2f}; speed-up {b / a:.2f}x)", flush=True)
                 _save(args.out, results)
         finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before)],
-                           capture_output=True)
+            remove_checkout(before)
     results["load_average_end"] = os.getloadavg()[0]
     _save(args.out, results)
 
