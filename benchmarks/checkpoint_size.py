@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ab import ROOT, checkout, head_commit, remove_checkout, report, run_in_tree
+from update_timing import RandomPolicy
 
 
 def measure(job: dict[str, Any]) -> dict[str, Any]:
@@ -42,16 +43,8 @@ def measure(job: dict[str, Any]) -> dict[str, Any]:
     method = build_method(job["method"], cfg, dict(env.env_info), torch.device("cpu"), 0)
     rng = np.random.default_rng(0)
 
-    class RandomPolicy:
-        def init_hidden(self, batch: int) -> None:
-            return None
-
-        def act(self, obs, avail, state, hidden, reset, deterministic):  # avail (B, N, A) -> actions (B, N)
-            p = avail / avail.sum(-1, keepdims=True)
-            return (p.cumsum(-1) < rng.random(p.shape[:-1] + (1,))).sum(-1).clip(max=p.shape[-1] - 1), None
-
     t = time.perf_counter()
-    pol = RandomPolicy()
+    pol = RandomPolicy(0)
     Collector(env, pol).run(pol, job["steps"], method.observe_episode)
     fill_s = time.perf_counter() - t
     method.update(rng)  # optimiser moments exist, B_p has its first rollouts

@@ -40,21 +40,7 @@ from gawm.envs import make_vec_env
 from gawm.methods import build_method
 from gawm.method_config import load_method_config
 from gawm.provenance import peak_rss_mb
-
-
-class RandomPolicy:
-    """Uniform over each agent's available actions: fills the buffers with the same real episodes for all."""
-
-    def __init__(self, seed: int):
-        self.rng = np.random.default_rng(seed)
-
-    def init_hidden(self, batch: int) -> None:
-        return None
-
-    def act(self, obs, avail, state, hidden, reset, deterministic):  # avail (B, N, A) -> actions (B, N)
-        p = avail / avail.sum(-1, keepdims=True)
-        u = self.rng.random(p.shape[:-1] + (1,))
-        return (p.cumsum(-1) < u).sum(-1).clip(max=p.shape[-1] - 1), None
+from update_timing import RandomPolicy, time_updates
 
 
 def set_path(cfg: dict[str, Any], dotted: str, value: str) -> None:
@@ -68,34 +54,12 @@ def set_path(cfg: dict[str, Any], dotted: str, value: str) -> None:
     d[last] = yaml.safe_load(value)
 
 
-def timed(store: dict[str, float], key: str, fn):
-    def wrapper(*a, **kw):
-        t = time.perf_counter()
-        out = fn(*a, **kw)
-        store[key] += time.perf_counter() - t
-        return out
-    return wrapper
-
-
 def measure(method_name: str, cfg: dict[str, Any], env_info: dict[str, int], episodes: list[dict[str, Any]],
             env, args: argparse.Namespace, warmup: int, repeats: int) -> dict[str, Any]:
     method = build_method(method_name, cfg, env_info, torch.device("cpu"), args.seed)
     for ep in episodes:
         method.observe_episode(ep)
-    phases = {"wm": 0.0, "imagine": 0.0}
-    method._wm_update = timed(phases, "wm", method._wm_update)
-    method._imagine = timed(phases, "imagine", method._imagine)
-    rng = np.random.default_rng(args.seed)
-    for _ in range(warmup):
-        method.update(rng)
-    rows = []
-    for _ in range(repeats):
-        phases.update(wm=0.0, imagine=0.0)
-        t = time.perf_counter()
-        method.update(rng)
-        total = time.perf_counter() - t
-        rows.append({"total": total, "wm": phases["wm"], "imagine": phases["imagine"],
-                     "ppo_and_rest": total - phases["wm"] - phases["imagine"]})
+    rows = time_updates(method, np.random.default_rng(args.seed), warmup, repeats)
     t = time.perf_counter()
     Collector(env, method).run(method, args.act_steps, lambda ep: None)
     act_per_step = (time.perf_counter() - t) / args.act_steps

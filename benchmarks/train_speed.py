@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from ab import ROOT, checkout, head_commit, remove_checkout, report, run_in_tree
+from update_timing import RandomPolicy, time_updates
 
 WM_METHODS = ("gawm", "gawm_star", "mamba", "mag")
 
@@ -47,19 +48,8 @@ def _random_episodes(env: Any, steps: int, seed: int) -> list[Any]:
     """Uniform-random play over the available actions: the same real data for every measurement."""
     from gawm.collector import Collector
 
-    rng = np.random.default_rng(seed)
-
-    class RandomPolicy:
-        def init_hidden(self, batch: int) -> None:
-            return None
-
-        def act(self, obs, avail, state, hidden, reset, deterministic):  # avail (B, N, A) -> actions (B, N)
-            p = avail / avail.sum(-1, keepdims=True)
-            u = rng.random(p.shape[:-1] + (1,))
-            return (p.cumsum(-1) < u).sum(-1).clip(max=p.shape[-1] - 1), None
-
     episodes: list[Any] = []
-    pol = RandomPolicy()
+    pol = RandomPolicy(seed)
     Collector(env, pol).run(pol, steps, episodes.append)
     return episodes
 
@@ -80,37 +70,16 @@ def measure_training(method_name: str, map_name: str, overlay: str | None, fill_
     method = build_method(method_name, cfg, dict(env.env_info), torch.device("cpu"), seed)
     for ep in _random_episodes(env, fill_steps, seed):
         method.observe_episode(ep)
-    phases = {"wm": 0.0, "imagine": 0.0}
-
-    def timed(key: str, fn: Any) -> Any:
-        def wrapper(*a: Any, **kw: Any) -> Any:
-            t = time.perf_counter()
-            out = fn(*a, **kw)
-            phases[key] += time.perf_counter() - t
-            return out
-        return wrapper
-
-    method._wm_update = timed("wm", method._wm_update)
-    method._imagine = timed("imagine", method._imagine)
-    rng = np.random.default_rng(seed)
-    method.update(rng)  # warm-up (allocator, first-call costs)
-    rows = []
-    for _ in range(repeats):
-        phases.update(wm=0.0, imagine=0.0)
-        t = time.perf_counter()
-        method.update(rng)
-        total = time.perf_counter() - t
-        rows.append({"update": total, "wm": phases["wm"], "imagine": phases["imagine"],
-                     "ppo_and_rest": total - phases["wm"] - phases["imagine"]})
+    rows = time_updates(method, np.random.default_rng(seed), 1, repeats)  # 1 warm-up (allocator, first calls)
     t = time.perf_counter()
     Collector(env, method).run(method, act_steps, lambda ep: None)
     act = (time.perf_counter() - t) / act_steps
     med = {k: float(np.median([r[k] for r in rows])) for k in rows[0]}
     per_1k_iters = 1000 / cfg["runner"]["train_every"]
-    return {"update_s": [round(r["update"], 3) for r in rows],
+    return {"update_s": [round(r["total"], 3) for r in rows],
             "per_1k_s": {"wm": med["wm"] * per_1k_iters, "imagine": med["imagine"] * per_1k_iters,
                          "ppo_and_rest": med["ppo_and_rest"] * per_1k_iters, "act": act * 1000,
-                         "total": med["update"] * per_1k_iters + act * 1000}}
+                         "total": med["total"] * per_1k_iters + act * 1000}}
 
 
 def measure_wm_update(map_name: str, repeats: int, seed: int, precision: str) -> dict[str, Any]:
