@@ -133,3 +133,18 @@ def test_snapshot_is_the_networks_of_the_resume_state_and_acts_the_same(name):
     np.testing.assert_array_equal(a1, a2)
     assert all(torch.equal(snap["policy" if "policy" in snap else "agent"][k], v)
                for k, v in full["policy" if "policy" in full else "agent"].items())
+
+
+@pytest.mark.parametrize("variant", sorted(p.name for p in (SMOKE.parent.parent / "variants").glob("gawm_*.yaml")))
+@pytest.mark.parametrize("name", ["gawm", "gawm_star", "mamba", "mag"])
+def test_ablation_variants_change_only_what_they_name(variant, name):
+    """Each issue-16 ablation overlay loads on every model-based method and changes exactly its own keys."""
+    path = SMOKE.parent.parent / "variants" / variant
+    base, varied = load_method_config(name, "3s_vs_3z"), load_method_config(name, "3s_vs_3z", path)
+    wanted = yaml.safe_load(path.read_text())
+    for block in set(base) | set(varied):
+        for key in set(base[block]) | set(varied[block]):
+            if key in wanted.get(block, {}):
+                assert varied[block][key] == wanted[block][key]
+            else:
+                assert varied[block][key] == base[block][key], f"{variant} changed {block}.{key}"
