@@ -124,3 +124,25 @@ def test_results_md_is_generated_from_the_archive_alone(run, tmp_path, capsys):
     assert main(["table", "--results", str(tmp_path / "archive"), "--out", str(tmp_path / "t")]) == 0
     table1 = (tmp_path / "t" / "table1_win_rates.md").read_text()
     assert table1.replace("## ", "### ", 1) in text
+
+
+def test_policy_agreement_section_reads_the_archived_analysis(tmp_path):
+    """A run whose analysis.json has policy agreement gets its row (whole run and final.pt); runs without
+    one, or without analysis, add nothing."""
+    import json
+
+    from gawm.report.archive import policy_agreement_markdown
+
+    with_pa, without = tmp_path / "a", tmp_path / "b"
+    with_pa.mkdir()
+    without.mkdir()
+    pa = {"agree_same_memory": 0.8, "agree_own_memory": 0.7, "kl_same_memory": 0.2, "kl_own_memory": 0.3,
+          "decisions": 1234.0}
+    (with_pa / "analysis.json").write_text(json.dumps({"policy_agreement": pa, "per_checkpoint": [
+        {"checkpoint": "/x/checkpoints/final.pt", "policy_agreement": {**pa, "agree_same_memory": 0.5}}]}))
+    runs = [{"method": "gawm", "map": "3s_vs_3z", "seed": 1, "path": with_pa},
+            {"method": "mamba", "map": "3s_vs_3z", "seed": 1, "path": without}]
+    text = "\n".join(policy_agreement_markdown(runs))
+    assert "| gawm | 3s_vs_3z | 1 | 1,234 | 80.0% | 70.0% | 0.200 / 0.300 | 50.0% / 70.0%, 0.200 |" in text
+    assert "mamba" not in text
+    assert policy_agreement_markdown(runs[1:]) == []

@@ -128,6 +128,41 @@ def _fmt_wall(s: float | None) -> str:
     return f"{int(s // 3600)} h {int(s % 3600 // 60):02d} min" if s >= 3600 else f"{int(s // 60)} min {int(s % 60):02d} s"
 
 
+def policy_agreement_markdown(runs: list[dict[str, Any]]) -> list[str]:
+    """RESULTS.md's policy-agreement section from the archived runs' analysis.json (`gawm analyze`): how often
+    an actor that reads observations picks the same greedy action on the real observations as on the world
+    model's reconstructions of them (docs/analysis.md), over all checkpoints and at the final one."""
+    rows = []
+    for r in runs:
+        path = Path(r["path"]) / "analysis.json"
+        if not path.exists():
+            continue
+        analysis = json.loads(path.read_text())
+        total = analysis.get("policy_agreement")
+        if not total:
+            continue
+        final = next((c.get("policy_agreement") for c in analysis.get("per_checkpoint", [])
+                      if Path(str(c.get("checkpoint", ""))).name == "final.pt"), None) or {}
+        rows.append((r, total, final))
+    if not rows:
+        return []
+    lines = ["## Policy agreement: real vs reconstructed observations", "",
+             "The actor trains on the world model's reconstructions and acts on real observations. Greedy "
+             "agreement = share of decisions where both inputs give the same greedy action (same memory: the "
+             "actor's memory from the real stream for both; own memory: each input stream carries its own), and "
+             "the mean KL between the two action distributions; over all saved checkpoints and at final.pt "
+             "(`gawm analyze`, docs/analysis.md).", "",
+             "| method | map | seed | decisions | agreement, same memory | agreement, own memory | KL same / own "
+             "| at final.pt: agreement same / own, KL same |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r, t, f in rows:
+        at_final = (f"{100 * f['agree_same_memory']:.1f}% / {100 * f['agree_own_memory']:.1f}%, "
+                    f"{f['kl_same_memory']:.3f}") if f else "—"
+        lines.append(f"| {r['method']} | {r['map']} | {r['seed']} | {int(t['decisions']):,} | "
+                     f"{100 * t['agree_same_memory']:.1f}% | {100 * t['agree_own_memory']:.1f}% | "
+                     f"{t['kl_same_memory']:.3f} / {t['kl_own_memory']:.3f} | {at_final} |")
+    return lines + [""]
+
+
 def results_markdown(archive: Path, tables: dict[str, Path], figures: dict[str, list[Path]], out_md: Path) -> str:
     """RESULTS.md's text: runs with provenance, Tables 1-3 as `gawm table` writes them, figure links."""
     runs = archived_runs(archive)
@@ -165,6 +200,7 @@ def results_markdown(archive: Path, tables: dict[str, Path], figures: dict[str, 
     for path in tables.values():
         lines += [Path(path).read_text().replace("\n## ", "\n### ").replace("## ", "### ", 1)
                   if Path(path).read_text().startswith("## ") else Path(path).read_text(), ""]
+    lines += policy_agreement_markdown(runs)
     lines += ["## Figures", ""]
     for name, paths in figures.items():
         if name == "skipped":
