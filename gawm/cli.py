@@ -118,7 +118,7 @@ def _cmd_archive(args: argparse.Namespace) -> None:
     from gawm.report.archive import archive_run
 
     dest = archive_run(Path(args.run), Path(args.archive), Path(args.time_log) if args.time_log else None,
-                       args.note, args.force, args.simulator)
+                       args.note, args.force, args.simulator, args.variant)
     print(f"archived {args.run} -> {dest}")
 
 
@@ -193,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-log", help="/usr/bin/time -v output of the training command (wall time, peak RSS)")
     p.add_argument("--note", help="free text kept with the provenance (e.g. why the run was made)")
     p.add_argument("--force", action="store_true", help="replace an archived run of the same method/map/seed")
+    p.add_argument("--variant", help="a run made with a config other than the method's own (e.g. cpu): archived "
+                                     "as <method>@<variant>, its own column in the tables")
     p.add_argument("--simulator", help="simulator of a run trained before provenance was recorded (e.g. sim-v2)")
     p.set_defaults(func=_cmd_archive)
     p = sub.add_parser("results", help="regenerate RESULTS.md (runs, Tables 1-3, Figs. 3-5) from the archive")

@@ -146,3 +146,21 @@ def test_policy_agreement_section_reads_the_archived_analysis(tmp_path):
     assert "| gawm | 3s_vs_3z | 1 | 1,234 | 80.0% | 70.0% | 0.200 / 0.300 | 50.0% / 70.0%, 0.200 |" in text
     assert "mamba" not in text
     assert policy_agreement_markdown(runs[1:]) == []
+
+
+def test_a_variant_is_archived_beside_the_default_and_tabled_as_its_own_column(run, tmp_path, capsys):
+    """A run made with another config (`--variant cpu`) goes to runs/<method>@cpu/ and gets its own Table 1
+    column, so it is never pooled with the method's default runs; a malformed variant name is refused."""
+    archive = tmp_path / "archive"
+    archive_run(run, archive)
+    dest = archive_run(run, archive, variant="cpu")
+    assert dest == archive / "runs" / "mappo@cpu" / "3s_vs_3z" / "2"
+    assert json.loads((dest / "provenance.json").read_text())["archived"]["variant"] == "cpu"
+    assert sorted(r["method"] for r in archived_runs(archive)) == ["mappo", "mappo@cpu"]
+    out = tmp_path / "RESULTS.md"
+    assert main(["results", "--archive", str(archive), "--out", str(out)]) == 0
+    header = next(line for line in (archive / "tables" / "table1_win_rates.md").read_text().splitlines()
+                  if line.startswith("| map |"))
+    assert "| MAPPO |" in header and "| MAPPO [cpu] |" in header
+    with pytest.raises(ValueError, match="--variant"):
+        archive_run(run, archive, variant="CPU overlay")

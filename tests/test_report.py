@@ -278,11 +278,11 @@ def test_head_to_head_compares_gawm_with_each_method_on_our_seeds(tmp_path):
     method with a single seed gets n/a and its note; maps without GAWM give no row."""
     from gawm.report.tables import head_to_head, head_to_head_markdown
 
-    ours = pd.DataFrame({"method": ["GAWM"] * 3 + ["MAMBA"] * 3 + ["MAG"] + ["MAPPO"],
-                         "map": ["3s_vs_3z"] * 7 + ["8m"],
-                         "win_rate": [90.0, 95.0, 100.0, 50.0, 60.0, 70.0, 80.0, 10.0]})
+    ours = pd.DataFrame({"method": ["GAWM"] * 3 + ["MAMBA"] * 3 + ["MAG"] + ["MAPPO"] + ["MAMBA [cpu]"],
+                         "map": ["3s_vs_3z"] * 7 + ["8m"] + ["3s_vs_3z"],
+                         "win_rate": [90.0, 95.0, 100.0, 50.0, 60.0, 70.0, 80.0, 10.0, 40.0]})
     df = head_to_head(ours).set_index("method")
-    assert list(df.index) == ["MAG", "MAMBA"] and set(df["map"]) == {"3s_vs_3z"}
+    assert list(df.index) == ["MAG", "MAMBA", "MAMBA [cpu]"] and set(df["map"]) == {"3s_vs_3z"}
     expected = stats.ttest_ind([90, 95, 100], [50, 60, 70], equal_var=False).pvalue
     assert math.isclose(df.loc["MAMBA", "p_value"], expected, rel_tol=1e-9)
     assert math.isclose(df.loc["MAMBA", "diff"], 35.0)

@@ -27,6 +27,7 @@ from gawm.runs import read_run_json
 
 ARCHIVE_ROOT = Path("results/archive")
 # what a finished run must have, and what it may have (analysis.json: world-model methods only)
+VARIANT_SEP = "@"  # runs/<method>@<variant>/: a run made with a config other than the method's own
 REQUIRED_FILES = ("config.json", "progress.csv", "eval.csv", "summary.json", "evaluation.json")
 OPTIONAL_FILES = ("analysis.json",)
 
@@ -53,14 +54,19 @@ def _run_identity(run: Path) -> tuple[str, str, int, int]:
 
 
 def archive_run(run: Path, archive: Path = ARCHIVE_ROOT, time_log: Path | None = None, note: str | None = None,
-                force: bool = False, simulator: str | None = None) -> Path:
+                force: bool = False, simulator: str | None = None, variant: str | None = None) -> Path:
     """Copy a finished run's small files and provenance into the archive; returns the archived directory.
 
+    `variant` names a run made with a config that is not the method's own (e.g. `cpu` for MAMBA under
+    config/cpu/mamba_mag.yaml): it is archived under runs/<method>@<variant>/ and tabled and plotted as its
+    own column ("MAMBA [cpu]"), never pooled with the method's default runs.
     Refused (ValueError, nothing written) when the run is unfinished, lacks its 1000-episode evaluation,
     or is already archived (unless `force`)."""
     run = Path(run)
     if not run.is_dir():
         raise ValueError(f"run directory {run} does not exist")
+    if variant is not None and not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", variant):
+        raise ValueError(f"--variant {variant!r}: use lower-case letters, digits, '-' and '_'")
     method, map_name, seed, steps = _run_identity(run)
     missing = [f for f in REQUIRED_FILES if not (run / f).exists()]
     if missing:
@@ -78,7 +84,7 @@ def archive_run(run: Path, archive: Path = ARCHIVE_ROOT, time_log: Path | None =
     recorded = sorted({x.get("simulator") for x in sessions} - {None})
     if simulator and recorded and recorded != [simulator]:
         raise ValueError(f"--simulator {simulator} contradicts the run's provenance ({', '.join(recorded)})")
-    dest = archive / "runs" / method / map_name / str(seed)
+    dest = archive / "runs" / (f"{method}{VARIANT_SEP}{variant}" if variant else method) / map_name / str(seed)
     if dest.exists() and not force:
         raise ValueError(f"{dest} exists; pass --force to replace it")
     staging = dest.with_name(f".{dest.name}.staging")
@@ -89,7 +95,8 @@ def archive_run(run: Path, archive: Path = ARCHIVE_ROOT, time_log: Path | None =
         if (run / name).exists():
             shutil.copyfile(run / name, staging / name)
     archived = {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "from": str(run.resolve()),
-                "by_commit": code_version()["commit"], "note": note, "measured": measured, "simulator": simulator}
+                "by_commit": code_version()["commit"], "note": note, "measured": measured, "simulator": simulator,
+                "variant": variant}
     atomic_write_json(staging / PROVENANCE_FILE, {"sessions": sessions, "archived": archived})
     if dest.exists():
         shutil.rmtree(dest)
@@ -102,7 +109,8 @@ def archived_runs(archive: Path) -> list[dict[str, Any]]:
     rows = []
     for cfg_path in sorted(Path(archive).glob("runs/*/*/*/config.json")):
         run = cfg_path.parent
-        method, map_name, seed, steps = _run_identity(run)
+        _, map_name, seed, steps = _run_identity(run)
+        method = run.parts[-3]  # <method> or <method>@<variant>
         prov = json.loads((run / PROVENANCE_FILE).read_text()) if (run / PROVENANCE_FILE).exists() else {}
         totals = summarise(prov.get("sessions", []))
         archived = prov.get("archived") or {}

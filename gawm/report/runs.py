@@ -31,7 +31,9 @@ def _ident(run: Path) -> dict:
     method, map_name, seed = run.parts[-3:]
     if not seed.isdigit():
         raise ValueError(f"{run}: run directories are runs/<method>/<map>/<seed> with an integer seed")
-    return {"method": DISPLAY.get(method, method), "map": map_name, "seed": int(seed)}
+    base, _, variant = method.partition("@")  # an archived variant: runs/<method>@<variant>/ (report.archive)
+    name = DISPLAY.get(base, base)
+    return {"method": f"{name} [{variant}]" if variant else name, "map": map_name, "seed": int(seed)}
 
 
 def _read_json(path: Path, keys: tuple[str, ...]) -> dict:

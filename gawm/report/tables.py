@@ -102,7 +102,8 @@ def head_to_head(ours: pd.DataFrame, metric: str = "win_rate", reference: str = 
         ref = here.loc[here["method"] == reference, metric]
         if ref.empty:
             continue
-        for method in [m for m in METHOD_ORDER if m != reference and m in set(here["method"])]:
+        present = set(here["method"]) - {reference}
+        for method in [m for m in METHOD_ORDER if m in present] + sorted(present - set(METHOD_ORDER)):
             other = here.loc[here["method"] == method, metric]
             p, note = welch_test(ref.mean(), ref.std(ddof=1), len(ref), other.mean(), other.std(ddof=1), len(other))
             rows.append({"map": map_name, "method": method, "ref_n": len(ref), "ref_mean": ref.mean(),
