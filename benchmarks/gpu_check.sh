@@ -16,7 +16,7 @@ mkdir -p "$OUT"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 $PY -c "import torch, sys; ok = torch.cuda.is_available(); print('torch', torch.__version__, 'cuda', torch.version.cuda,
   torch.cuda.get_device_name(0) if ok else 'NO GPU VISIBLE'); sys.exit(0 if ok else 2)" | tee "$OUT/device.txt" || exit 2
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee -a "$OUT/device.txt"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee -a "$OUT/device.txt"
 
 echo "== 1. CUDA tests"
 $PY -m pytest tests/test_cuda.py tests/test_speed_neutral.py -q -p no:cacheprovider 2>&1 | tee "$OUT/tests.log"
@@ -25,9 +25,10 @@ echo "== 2. one world-model update at MAMBA's sizes (GAWM and GAWM*; batch 40 x 
 $PY benchmarks/wm_update.py --device cuda --repeats 5 2>&1 | tee "$OUT/wm_update.log"
 
 echo "== 3. GAWM, first $N real steps on the GPU"
+TIME=""; [ -x /usr/bin/time ] && TIME="/usr/bin/time -v"   # wall time and peak RSS where GNU time exists
 for map in 2s_vs_1sc 3s_vs_3z; do
   run="$OUT/gawm_$map"
-  /usr/bin/time -v $PY -m gawm.cli train --method gawm --map "$map" --seed 1 --steps "$N" --device cuda \
+  $TIME $PY -m gawm.cli train --method gawm --map "$map" --seed 1 --steps "$N" --device cuda \
       --no-progress --out "$run" > "$run.log" 2>&1 || { echo "train on $map failed:"; tail -20 "$run.log"; continue; }
   $PY - "$run" "$map" <<'PY' | tee -a "$OUT/per_1k_steps.txt"
 import csv, sys
