@@ -213,7 +213,8 @@ class RealBuffer:
         lengths = np.asarray(sd["episode_lengths"], np.int64)
         size = int(lengths.sum())
         chunks = sd["row_chunks"] if "row_chunks" in sd else [sd["rows"]]
-        stored = [k for k in self._ROW_KEYS if k not in self._REBUILT or k in chunks[0]]
+        stored = [k for k in self._ROW_KEYS if (k not in self._REBUILT or k in chunks[0])
+                  and not (k == "state" and drop_state)]  # a 0-wide state column has nothing to fill
         for k in stored:
             got = sum(len(c[k]) for c in chunks)
             if got != size:
@@ -223,8 +224,7 @@ class RealBuffer:
             at = 0
             for c in chunks:
                 n = len(c[k])
-                self._data[k][at:at + n] = np.asarray(c[k])[..., :0] if (k == "state" and drop_state) else \
-                    np.asarray(c[k])
+                self._data[k][at:at + n] = np.asarray(c[k])
                 at += n
         if "prev_action" not in stored:
             self._rebuild_prev_action()

@@ -23,11 +23,11 @@ from typing import Any
 
 from gawm.io import atomic_write_bytes, atomic_write_json
 from gawm.provenance import PROVENANCE_FILE, code_version, read_provenance, summarise
+from gawm.report.runs import VARIANT_SEP
 from gawm.runs import read_run_json
 
 ARCHIVE_ROOT = Path("results/archive")
 # what a finished run must have, and what it may have (analysis.json: world-model methods only)
-VARIANT_SEP = "@"  # runs/<method>@<variant>/: a run made with a config other than the method's own
 REQUIRED_FILES = ("config.json", "progress.csv", "eval.csv", "summary.json", "evaluation.json")
 OPTIONAL_FILES = ("analysis.json",)
 

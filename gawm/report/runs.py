@@ -22,6 +22,9 @@ MAP_ORDER = list(MAP_NAMES)  # the paper's order (Table 1), as gawm.envs.maps li
 PUBLISHED_DIR = Path(__file__).resolve().parent / "published"
 
 
+VARIANT_SEP = "@"  # runs/<method>@<variant>/: a run made with a config other than the method's own
+
+
 def run_dirs(root: Path) -> list[Path]:
     """Every runs/<method>/<map>/<seed>/ directory with a config.json under `root`."""
     return sorted(p.parent for p in Path(root).glob("runs/*/*/*/config.json"))
@@ -31,7 +34,7 @@ def _ident(run: Path) -> dict:
     method, map_name, seed = run.parts[-3:]
     if not seed.isdigit():
         raise ValueError(f"{run}: run directories are runs/<method>/<map>/<seed> with an integer seed")
-    base, _, variant = method.partition("@")  # an archived variant: runs/<method>@<variant>/ (report.archive)
+    base, _, variant = method.partition(VARIANT_SEP)  # an archived variant (report.archive)
     name = DISPLAY.get(base, base)
     return {"method": f"{name} [{variant}]" if variant else name, "map": map_name, "seed": int(seed)}
 
