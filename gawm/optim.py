@@ -1,8 +1,8 @@
 """The one Adam constructor of the project (world models, policies, MAG's error predictor).
 
 Why one place: PyTorch's fused Adam kernel (one multi-tensor kernel per step, on CPU since torch 2.4 and on
-CUDA) takes about half the time of the default `foreach` implementation at our sizes
-(benchmarks/train_speed.py), and computes the same update (the same formula in float32; results agree to
+CUDA) takes a half to a third of the time of the default `foreach` implementation at our sizes
+(benchmarks/neutral_kernels.py), and computes the same update (the same formula in float32; results agree to
 rounding, tests/test_speed_neutral.py). Parameters of a dtype or device the fused kernel does not support
 fall back to the default implementation instead of failing.
 """

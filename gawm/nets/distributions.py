@@ -28,8 +28,8 @@ def categorical_sample(log_probs: torch.Tensor, generator: torch.Generator | Non
     """One index per row from normalised log-probs (..., C) -> (...) long, by the Gumbel-max trick.
 
     argmax(log p + G) with G = -log(-log U), U ~ Uniform(0, 1), is exactly a draw from p (Gumbel 1954; the
-    identity `torch.multinomial` also relies on, through exponential noise). Uniform noise is ~4x cheaper
-    than `torch.multinomial`'s exponential draws on CPU (benchmarks/train_speed.py), and it works on any
+    identity `torch.multinomial` also relies on, through exponential noise). Uniform noise is cheaper
+    than `torch.multinomial`'s exponential draws on CPU (benchmarks/neutral_kernels.py), and it works on any
     leading shape without a reshape. Classes with log-prob -inf are never drawn; U is kept above the
     smallest normal float so no noise term is infinite.
     """
