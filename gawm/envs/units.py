@@ -147,7 +147,9 @@ UNIT_TYPES: dict[str, UnitType] = {
             # chosen inside the 16-24 loops with which this project's 2s_vs_1sc alternation test (issue 12)
             # made the map as easy as SMAC reports it, and documented as this simulator's assumption
             range=7.0, speed=0.0,  # [LP] range 7, a structure
-            radius=1.0, sight=11.0, light=False, armored=True, collides=True,  # [LP] sight 11 / [SL] size 2
+            radius=1.0, sight=11.0, light=False, armored=True, collides=True,  # [LP] sight 11; radius [EST] from
+            # the 2x2 footprint [LP]; SMAClite lists size 1 (radius 0.5). It sets how many moves leave the
+            # crawler's reach on 2s_vs_1sc (benchmarks/alternation_sweep.py, docs/simulator.md)
             scan=7.0,  # static defence: fires only within its weapon range (SMAClite scan 10 is moot)
             splash_half_length=0.0,
             hp_regen=0.38 / LOOPS_PER_SECOND_FASTER,  # [SL] hp_regen 0.38 (off creep)
