@@ -289,3 +289,36 @@ def test_head_to_head_compares_gawm_with_each_method_on_our_seeds(tmp_path):
     assert math.isnan(df.loc["MAG", "p_value"]) and df.loc["MAG", "p_note"]
     md = head_to_head_markdown(head_to_head(ours))
     assert "| 3s_vs_3z | MAMBA | 95.0(5.0) [3] | 60.0(10.0) [3] | +35.0 |" in md
+
+
+def test_ablation_table_reads_what_each_variant_changes_from_the_archived_configs(tmp_path):
+    """GAWM 20, 30 against GAWM [fresh] 60, 80 on one map: Δ +45, Welch p as scipy computes it, and the
+    changed learning keys (not the thread count) read from config.json; a variant whose default has no runs
+    (MAMBA [cpu]) gives no row; the table reaches write_tables' outputs."""
+    from gawm.report.tables import ablation_markdown
+
+    def run(method: str, seed: int, win: float, imagination: dict, threads: int) -> None:
+        d = tmp_path / "runs" / method / "3s_vs_3z" / str(seed)
+        d.mkdir(parents=True)
+        cfg = {"imagination": {"policy_epochs": 4, "pseudo_capacity": 2048, **imagination},
+               "runner": {"torch_threads": threads}, "policy": {"entropy_coef": 0.001}}
+        (d / "config.json").write_text(json.dumps({"config": cfg, "method": method.split("@")[0], "seed": seed}))
+        (d / "evaluation.json").write_text(json.dumps({"win_rate": win / 100, "episodes": 1000, "step": 50000}))
+
+    run("gawm", 1, 20.0, {}, 1)
+    run("gawm", 2, 30.0, {}, 2)
+    run("gawm@fresh", 1, 60.0, {"policy_epochs": 1, "pseudo_capacity": 320}, 1)
+    run("gawm@fresh", 2, 80.0, {"policy_epochs": 1, "pseudo_capacity": 320}, 1)
+    run("mamba@cpu", 1, 50.0, {}, 1)
+    written = write_tables(tmp_path, None, tmp_path / "tables")
+    df = pd.read_csv(tmp_path / "tables" / "table1_ablation.csv")
+    assert len(df) == 1
+    r = df.iloc[0]
+    assert (r["method"], r["variant"], bool(r["consistent"])) == ("GAWM", "fresh", True)
+    assert r["changes"] == ("imagination.policy_epochs: 4 -> 1; imagination.pseudo_capacity: 2048 -> 320")
+    assert r["diff"] == pytest.approx(45.0)
+    assert r["p_value"] == pytest.approx(stats.ttest_ind([60, 80], [20, 30], equal_var=False).pvalue, rel=1e-6)
+    md = written["table1_ablation"].read_text()
+    assert "| 3s_vs_3z | GAWM | fresh | imagination.policy_epochs: 4 -> 1; imagination.pseudo_capacity: 2048 -> 320 " \
+           "| 25.0(7.1) [2] | 70.0(14.1) [2] | +45.0 |" in md
+    assert "No map has runs" in ablation_markdown(df.iloc[0:0])

@@ -15,7 +15,8 @@ from gawm.envs import MAP_NAMES
 from gawm.registry import DISPLAY, METHOD_ORDER  # registry name -> display name; table/figure order
 from gawm.runs import read_run_json
 
-__all__ = ["DISPLAY", "METHOD_ORDER", "MAP_ORDER", "run_dirs", "load_run_results", "load_curves", "load_published", "PUBLISHED_DIR"]
+__all__ = ["DISPLAY", "METHOD_ORDER", "MAP_ORDER", "run_dirs", "load_run_results", "load_run_configs", "load_curves",
+           "load_published", "PUBLISHED_DIR"]
 
 MAP_ORDER = list(MAP_NAMES)  # the paper's order (Table 1), as gawm.envs.maps lists them
 # the paper's Tables 1-3 as CSV, shipped with the package so `gawm table` works from any directory
@@ -64,6 +65,21 @@ def load_run_results(root: Path) -> pd.DataFrame:
         rows.append(row)
     return pd.DataFrame(rows, columns=["method", "map", "seed", "win_rate", "eval_episodes", "steps", "gci", "gpe",
                                        "pairs"])
+
+
+def load_run_configs(root: Path) -> dict[tuple[str, str, int], dict[str, object]]:
+    """Each run's resolved config, flattened to {"block.key": value}, keyed by (method as tabled, map, seed).
+
+    Why: a variant's archived config is the record of what it changed; comparing it with the default's tells
+    the ablation table what each row varies, without trusting a name or a note."""
+    out = {}
+    for run in run_dirs(root):
+        ident = _ident(run)
+        cfg = json.loads((run / "config.json").read_text()).get("config", {})
+        out[(ident["method"], ident["map"], ident["seed"])] = {
+            f"{block}.{key}": value for block, values in cfg.items() if isinstance(values, dict)
+            for key, value in values.items()}
+    return out
 
 
 def load_curves(root: Path, file: str, column: str) -> pd.DataFrame:

@@ -14,13 +14,14 @@ normalised across maps, so an IQM over maps would weigh maps by their error scal
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from gawm.io import atomic_write_bytes
-from gawm.report.runs import MAP_ORDER, METHOD_ORDER, load_published, load_run_results
+from gawm.report.runs import MAP_ORDER, METHOD_ORDER, load_published, load_run_configs, load_run_results
 from gawm.report.stats import seeds_from_summary, stratified_bootstrap_ci, welch_test
 
 PUBLISHED_SEEDS = 3
@@ -126,6 +127,66 @@ def head_to_head_markdown(df: pd.DataFrame, reference: str = "GAWM") -> str:
     return "\n".join(lines) + "\n"
 
 
+# Settings that change how a run is executed or watched, not what it learns: left out of "what a variant changes".
+NOT_LEARNING = frozenset({"runner.torch_threads", "runner.tensorboard", "runner.checkpoint_every",
+                          "runner.snapshot_every", "runner.eval_every", "runner.eval_episodes", "runner.eval_envs"})
+_VARIANT = re.compile(r"^(?P<base>.+) \[(?P<variant>[^\]]+)\]$")  # "GAWM [cpusched]", as report.runs names it
+
+
+def config_changes(default: dict[str, object], variant: dict[str, object]) -> str:
+    """'block.key: default -> variant' for every learning setting that differs (';'-separated, sorted)."""
+    keys = sorted(k for k in set(default) | set(variant) if k not in NOT_LEARNING and default.get(k) != variant.get(k))
+    return "; ".join(f"{k}: {default.get(k, '—')} -> {variant.get(k, '—')}" for k in keys)
+
+
+def ablation(ours: pd.DataFrame, configs: dict[tuple[str, str, int], dict[str, object]],
+             metric: str = "win_rate") -> pd.DataFrame:
+    """Per map, every archived variant ("GAWM [x]") against its own method's default runs on our seeds:
+    means, sample stds, seeds, the difference variant - default, a two-sided Welch p, and what the variant
+    changes, read from the archived configs (first seed of each side; `consistent` is False where the
+    variant's seeds or the default's seeds do not share one learning config).
+
+    Why: issue 16 asks which change moves GAWM and by how much; a row says it from the runs alone."""
+    scored = ours.dropna(subset=[metric])
+    rows = []
+    for map_name in [m for m in MAP_ORDER if m in set(scored["map"])] + sorted(set(scored["map"]) - set(MAP_ORDER)):
+        here = scored[scored["map"] == map_name]
+        for name in sorted(set(here["method"])):
+            m = _VARIANT.match(name)
+            if m is None or m["base"] not in set(here["method"]):
+                continue
+            base_rows, var_rows = here[here["method"] == m["base"]], here[here["method"] == name]
+            base_cfgs = [configs.get((m["base"], map_name, int(sd)), {}) for sd in base_rows["seed"]]
+            var_cfgs = [configs.get((name, map_name, int(sd)), {}) for sd in var_rows["seed"]]
+            changes = {config_changes(base_cfgs[0], c) for c in var_cfgs}
+            same_base = {config_changes(base_cfgs[0], c) for c in base_cfgs} == {""}
+            b, v = base_rows[metric], var_rows[metric]
+            p, note = welch_test(v.mean(), v.std(ddof=1), len(v), b.mean(), b.std(ddof=1), len(b))
+            rows.append({"map": map_name, "method": m["base"], "variant": m["variant"],
+                         "changes": sorted(changes)[0], "consistent": len(changes) == 1 and same_base,
+                         "base_n": len(b), "base_mean": b.mean(), "base_std": b.std(ddof=1), "n": len(v),
+                         "mean": v.mean(), "std": v.std(ddof=1), "diff": v.mean() - b.mean(), "p_value": p,
+                         "p_note": note})
+    return pd.DataFrame(rows, columns=["map", "method", "variant", "changes", "consistent", "base_n", "base_mean",
+                                       "base_std", "n", "mean", "std", "diff", "p_value", "p_note"])
+
+
+def ablation_markdown(df: pd.DataFrame) -> str:
+    lines = ["## Ablations: each variant against its method's default on our seeds", "",
+             "Win rate (%) mean(std) over our seeds; Δ = variant - default; two-sided Welch p. \"changes\" is read "
+             "from the archived configs (settings that only change how a run is executed are left out).", ""]
+    if df.empty:
+        return "\n".join(lines + ["No map has runs of a variant and of its method's default yet."]) + "\n"
+    lines += ["| map | method | variant | changes | default [seeds] | variant [seeds] | Δ | p |",
+              "|---|---|---|---|---:|---:|---:|---:|"]
+    for r in df.itertuples():
+        p = f"{r.p_value:.3g}" if not math.isnan(r.p_value) else f"n/a ({r.p_note})"
+        changes = (r.changes or "nothing") + ("" if r.consistent else " (seeds' configs differ)")
+        lines.append(f"| {r.map} | {r.method} | {r.variant} | {changes} | {_fmt(r.base_mean, r.base_std, 1)} "
+                     f"[{r.base_n}] | {_fmt(r.mean, r.std, 1)} [{r.n}] | {r.diff:+.1f} | {p} |")
+    return "\n".join(lines) + "\n"
+
+
 _MARKERS = ("†", "‡", "§", "¶")
 
 
@@ -181,8 +242,9 @@ def to_markdown(df: pd.DataFrame, spec: TableSpec, agg: pd.DataFrame | None) -> 
 
 
 def write_tables(root: Path, published_dir: Path | None, out: Path) -> dict[str, Path]:
-    """Write table{1,2,3}_*.csv and .md (and Table 1's aggregate, table1_win_rates_iqm.csv, and GAWM head to
-    head against each method on our seeds, table1_head_to_head) under `out`; returns {stem: markdown path}."""
+    """Write table{1,2,3}_*.csv and .md (and Table 1's aggregate, table1_win_rates_iqm.csv, GAWM head to head
+    against each method on our seeds, table1_head_to_head, and each variant against its method's default,
+    table1_ablation) under `out`; returns {stem: markdown path}."""
     ours = load_run_results(root)
     out.mkdir(parents=True, exist_ok=True)
     written = {}
@@ -199,5 +261,9 @@ def write_tables(root: Path, published_dir: Path | None, out: Path) -> dict[str,
     atomic_write_bytes(out / "table1_head_to_head.csv", h2h.to_csv(index=False, float_format="%.6g").encode())
     atomic_write_bytes(out / "table1_head_to_head.md", head_to_head_markdown(h2h).encode())
     written["table1_head_to_head"] = out / "table1_head_to_head.md"
+    abl = ablation(ours, load_run_configs(root))
+    atomic_write_bytes(out / "table1_ablation.csv", abl.to_csv(index=False, float_format="%.6g").encode())
+    atomic_write_bytes(out / "table1_ablation.md", ablation_markdown(abl).encode())
+    written["table1_ablation"] = out / "table1_ablation.md"
     return written
 
