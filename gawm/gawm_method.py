@@ -9,11 +9,14 @@ features), with a GRU memory; the critic reads the joint reconstructed observati
 
 from __future__ import annotations
 
-from gawm.acting import PolicyActing
+from gawm.acting import ConfiguredActing
 from gawm.imagination_method import ImaginationMethod
 
 
-class GAWMMethod(PolicyActing, ImaginationMethod):
-    """Acts like MAPPO on real observations (PolicyActing); trains on imagined rollouts (ImaginationMethod)."""
+class GAWMMethod(ConfiguredActing, ImaginationMethod):
+    """Acts like MAPPO on real observations (gawm.acting.PolicyActing); trains on imagined rollouts
+    (ImaginationMethod). `imagination.actor_input: features` is the ablation of the CTDE actor: the actor then
+    reads the world-model features [h_i, z_i] in imagination and, filtering its observations through the world
+    model, at execution (gawm.acting.FeatureActing), as MAMBA's does."""
 
-    policy_input = "obs"  # the actor reads (reconstructed) local observations
+    actor_inputs = ("obs", "features")  # its own: (reconstructed) local observations

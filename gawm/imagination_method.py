@@ -21,9 +21,10 @@ the only place it belongs; every imagined step is a valid transition (GAE's 0/1 
 the episode is still running (the product of predicted discounts before it, DreamerV2's weighting);
 MAMBA's public code does not weight, and neither do we by default.
 
-What a subclass decides: `policy_input` (does the actor read reconstructed local observations, GAWM's CTDE
-actor, or the world-model features [h_i, z_i], MAMBA's), how it acts in the real environment (`act`,
-`init_hidden`), and the hooks below (the world-model objective, what B_p stores for the critic). This class
+What a subclass decides: `actor_inputs`, what its actor may read, its own first: reconstructed local
+observations (GAWM's CTDE actor) or the world-model features [h_i, z_i] (MAMBA's); `imagination.actor_input`
+picks one of them (null: the method's own) and sets `policy_input`. Also how it acts in the real environment
+(`act`, `init_hidden`, gawm.acting), and the hooks below (the world-model objective, what B_p stores for the critic). This class
 names no method: no baseline derives from the method under test, and a change to one method's class moves
 no other method.
 """
@@ -66,10 +67,11 @@ class ImaginationConfig:
     sample_epochs: int  # E_sample: PPO updates per E_pi epoch under `per_epoch` (Algorithm 1, line 15)
     survival_weight: bool  # weight each imagined step's losses by its predicted survival probability
     wm_precision: Precision  # "bf16": the world-model loss's forward under bfloat16 autocast (WorldModel.update)
+    actor_input: PolicyInput | None = None  # what the actor reads; None: the method's own (configs saved before)
 
     def validate(self) -> None:
         for k, v in vars(self).items():
-            if k in ("schedule", "survival_weight", "wm_precision"):
+            if k in ("schedule", "survival_weight", "wm_precision", "actor_input"):
                 continue
             if v < 0 or (v == 0 and k not in ("smooth_window", "smooth_sigma")):
                 raise ConfigError(f"imagination.{k} must be positive, got {v}")
@@ -82,14 +84,20 @@ class ImaginationConfig:
 class ImaginationMethod:
     """World model + imagination + PPO on imagined rollouts; see the module docstring for what subclasses add."""
 
-    policy_input: PolicyInput  # what the actor reads (WorldModel.imagine's option); set by every subclass
+    actor_inputs: tuple[PolicyInput, ...]  # what the actor may read, the method's own first; set by every subclass
+    policy_input: PolicyInput  # what it reads in this run (WorldModel.imagine's option), from imagination.actor_input
     metric_names = WM_METRICS + PPO_METRICS + ("imag_reward", "imag_continue")  # every key `update` returns
 
     def __init__(self, cfg: dict[str, Any], env_info: dict[str, int], device: torch.device, seed: int):
-        if getattr(self, "policy_input", None) not in ("obs", "features"):
-            raise TypeError(f"{type(self).__name__}.policy_input must be 'obs' or 'features'")
+        allowed = getattr(self, "actor_inputs", ())
+        if not allowed or any(a not in ("obs", "features") for a in allowed):
+            raise TypeError(f"{type(self).__name__}.actor_inputs must name 'obs' and/or 'features'")
         N, O, A = env_info["n_agents"], env_info["obs_shape"], env_info["n_actions"]
         self.train_cfg = from_dict(ImaginationConfig, cfg["imagination"], "imagination")
+        self.policy_input = self.train_cfg.actor_input or allowed[0]
+        if self.policy_input not in allowed:
+            raise ConfigError(f"imagination.actor_input {self.policy_input!r} is not an input {type(self).__name__}'s "
+                              f"actor can read: {list(allowed)}")
         self.wm_cfg = from_dict(WorldModelConfig, {**cfg["world_model"], "n_agents": N, "obs_dim": O,
                                                    "n_actions": A}, "world_model")
         self.pol_cfg = from_dict(PolicyConfig, cfg["policy"], "policy")

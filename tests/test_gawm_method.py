@@ -60,3 +60,45 @@ def test_checkpoint_round_trip_same_action_and_loss():
     l2, _ = clone.world_model.loss(batch)
     assert l1.item() == l2.item()
     assert len(clone.real) == len(method.real) and len(clone.pseudo) == len(method.pseudo)
+
+
+def test_actor_input_features_is_gawm_acting_on_world_model_features_as_mamba_does():
+    """The issue-16 ablation overlay (config/variants/gawm_actor_features.yaml) on GAWM: the actor reads
+    [h_i, z_i] (width H+Z) in imagination and at execution, where each observation goes through the world
+    model's filter (the hidden is MAMBA's 4-tuple, reset at episode starts); Algorithm 1's update still runs and
+    its imagined actions stay legal. MAMBA, whose actor can read only features, refuses `obs`."""
+    import pytest
+    import yaml
+
+    from gawm.config import ConfigError
+    from gawm.method_config import merge
+    from gawm.methods import build_method
+    from tests.conftest import SMOKE
+
+    overlay = yaml.safe_load((SMOKE.parent.parent / "variants" / "gawm_actor_features.yaml").read_text())
+    cfg = merge(smoke_config("gawm"), overlay, "gawm_actor_features.yaml")
+    method, env = real_method("gawm", 0, cfg=cfg)
+    wm = method.wm_cfg
+    assert method.policy_input == "features" and not method.pol_cfg.actor_rnn
+    assert method.policy.actor.mlp[0].normalized_shape[0] == wm.deter_dim + wm.stoch_dim + wm.n_agents  # + agent id
+    _fill(method, env)
+    rng = np.random.default_rng(0)
+    metrics = method.update(rng)
+    assert np.isfinite(metrics["policy_loss"]) and np.isfinite(metrics["wm_loss"])
+    roll = method.pseudo.sample(len(method.pseudo), rng)
+    assert roll["obs"].shape[-1] == wm.deter_dim + wm.stoch_dim  # B_p holds features
+    taken = roll["avail"][:-1].gather(-1, roll["actions"].unsqueeze(-1)).squeeze(-1)
+    assert taken.all()
+    obs, avail, state = env.get_obs(), env.get_avail_actions(), env.get_state()
+    reset = np.ones(env.n_envs, dtype=bool)
+    a, hidden = method.act(obs, avail, state, method.init_hidden(env.n_envs), reset, deterministic=True)
+    assert isinstance(hidden, tuple) and len(hidden) == 4 and hidden[0].shape[-1] == wm.deter_dim
+    assert avail[np.arange(env.n_envs)[:, None], np.arange(wm.n_agents)[None], a].all()
+    h_ref, _ = method.world_model.filter_step(*method.init_hidden(env.n_envs)[:3],
+                                              torch.as_tensor(obs, dtype=torch.float32),
+                                              torch.ones(env.n_envs, dtype=torch.bool), sample=False)
+    assert torch.allclose(hidden[0], h_ref)  # execution filters the real observation through the world model
+    mamba_cfg = smoke_config("mamba")
+    mamba_cfg["imagination"]["actor_input"] = "obs"
+    with pytest.raises(ConfigError, match="actor_input"):
+        build_method("mamba", mamba_cfg, dict(env.env_info), torch.device("cpu"), 0)

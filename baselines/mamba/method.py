@@ -7,12 +7,10 @@ What MAMBA is here (config/methods/mamba.yaml):
   agents' (z_i, a_i) are mixed before each agent's GRU) and `team_heads: per_agent` (each agent predicts the
   reward and the continuation from its own (h_i, z_i); imagination uses the agents' mean). No reward smoothing.
 - Actor: a parameter-shared MLP (`policy.actor_rnn: false`) on world-model FEATURES [h_i, z_i], not on
-  observations. In execution (`act`) each agent's observation is filtered through the world model every step;
-  the recurrent "hidden" is (h, z, previous one-hot action, actor GRU state), zeroed at an episode start as
-  `WorldModel.observe` treats `is_first`. Acting greedily (`deterministic`) uses the posterior mode and the
-  most likely action; otherwise a posterior sample and a sampled action. Because the act-fusion block mixes
-  all agents' (z, a), execution needs the agents' latents and actions of the previous step: that exchange is
-  MAMBA's communication (it is decentralised with communication, not fully decentralised).
+  observations (`imagination.actor_input: features`, the only input it accepts). In execution
+  (gawm.acting.FeatureActing, shared) each agent's observation is filtered through the world model every step;
+  because the act-fusion block mixes all agents' (z, a), execution needs the agents' latents and actions of
+  the previous step: that exchange is MAMBA's communication (decentralised with communication).
 - Critic: an MLP on the concatenated features of all agents (plus agent id), one value per agent.
   Simplification: MAMBA's critic is an attention network over the agents' features; ours is the joint-input
   MLP critic of gawm.policy (the same one GAWM uses on joint reconstructed observations).
@@ -30,20 +28,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 
 from baselines.mamba.action_info import LEGACY_BLOCK, ActionInfoHead, MAMBAConfig, action_info_nll
+from gawm.acting import FeatureActing
 from gawm.config import ConfigError, from_dict
 from gawm.imagination_method import ImaginationMethod
 
-Hidden = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]  # wm h, wm z, prev action, actor h
 
-
-class MAMBAMethod(ImaginationMethod):
+class MAMBAMethod(FeatureActing, ImaginationMethod):
     metric_names = ImaginationMethod.metric_names + ("action_info_loss",)
-    policy_input = "features"  # the actor reads [h_i, z_i], in imagination and (via act) at execution
+    actor_inputs = ("features",)  # the actor reads [h_i, z_i], in imagination and (gawm.acting) at execution
 
     def __init__(self, cfg: dict[str, Any], env_info: dict[str, int], device: torch.device, seed: int):
         super().__init__(cfg, env_info, device, seed)
@@ -84,7 +79,6 @@ class MAMBAMethod(ImaginationMethod):
         return self.world_model.update(batch, self.wm_opt, loss_fn=self.wm_objective,
                                        precision=self.train_cfg.wm_precision)
 
-    # ------------------------------------------------------------------------------------- hooks
     # ------------------------------------------------------------------------------------- persistence
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "action_info": self.action_info.state_dict()}
@@ -93,23 +87,3 @@ class MAMBAMethod(ImaginationMethod):
         super().load_state_dict(sd)
         if "action_info" in sd:  # absent in checkpoints from before the term existed
             self.action_info.load_state_dict(sd["action_info"])
-
-    # ------------------------------------------------------------------------------------- acting
-    def init_hidden(self, batch: int) -> Hidden:
-        h, z = self.world_model.initial_state(batch, self.device)
-        prev_a = torch.zeros(batch, self.wm_cfg.n_agents, self.wm_cfg.n_actions, device=self.device)
-        return h, z, prev_a, self.policy.init_hidden(batch).to(self.device)
-
-    @torch.no_grad()
-    def act(self, obs: np.ndarray, avail: np.ndarray, state: np.ndarray, hidden: Hidden, reset: np.ndarray,
-            deterministic: bool) -> tuple[np.ndarray, Hidden]:
-        d = self.device
-        h, z, prev_a, actor_h = hidden
-        first = torch.as_tensor(reset, dtype=torch.bool, device=d)
-        h, z = self.world_model.filter_step(h, z, prev_a, torch.as_tensor(obs, dtype=torch.float32, device=d),
-                                            first, sample=not deterministic)
-        actions, _, actor_h = self.policy.act(torch.cat([h, z], -1), torch.as_tensor(avail, dtype=torch.bool,
-                                                                                    device=d),
-                                              actor_h, deterministic=deterministic, resets=first)
-        prev_a = F.one_hot(actions, self.wm_cfg.n_actions).to(h.dtype)
-        return actions.cpu().numpy(), (h, z, prev_a, actor_h)
