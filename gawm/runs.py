@@ -45,6 +45,11 @@ def read_run_config(run_dir: Path) -> dict[str, Any]:
     pol = run.get("config", {}).get("policy")
     if isinstance(pol, dict) and "actor_rnn" not in pol:  # runs saved before the option had a GRU actor
         pol["actor_rnn"] = True
+    imag = run.get("config", {}).get("imagination")
+    if isinstance(imag, dict) and imag.get("actor_input") is None:  # saved before the key: the method's own input
+        from gawm.registry import get_spec  # the class says what its actor reads (importing it imports torch)
+
+        imag["actor_input"] = get_spec(run["method"]).load_class().actor_inputs[0]
     return run
 
 

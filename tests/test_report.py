@@ -302,7 +302,8 @@ def test_ablation_table_reads_what_each_variant_changes_from_the_archived_config
         d.mkdir(parents=True)
         cfg = {"imagination": {"policy_epochs": 4, "pseudo_capacity": 2048, **imagination},
                "runner": {"torch_threads": threads}, "policy": {"entropy_coef": 0.001}}
-        (d / "config.json").write_text(json.dumps({"config": cfg, "method": method.split("@")[0], "seed": seed}))
+        (d / "config.json").write_text(json.dumps({"config": cfg, "method": method.split("@")[0], "seed": seed,
+                                                   "map": "3s_vs_3z", "env_info": {}}))
         (d / "evaluation.json").write_text(json.dumps({"win_rate": win / 100, "episodes": 1000, "step": 50000}))
 
     run("gawm", 1, 20.0, {}, 1)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from gawm.envs import MAP_NAMES
 from gawm.registry import DISPLAY, METHOD_ORDER  # registry name -> display name; table/figure order
-from gawm.runs import read_run_json
+from gawm.runs import read_run_config, read_run_json
 
 __all__ = ["DISPLAY", "METHOD_ORDER", "MAP_ORDER", "run_dirs", "load_run_results", "load_run_configs", "load_curves",
            "load_published", "PUBLISHED_DIR"]
@@ -67,15 +67,18 @@ def load_run_results(root: Path) -> pd.DataFrame:
                                        "pairs"])
 
 
-def load_run_configs(root: Path) -> dict[tuple[str, str, int], dict[str, object]]:
-    """Each run's resolved config, flattened to {"block.key": value}, keyed by (method as tabled, map, seed).
+def load_run_configs(root: Path, methods: set[str] | None = None) -> dict[tuple[str, str, int], dict[str, object]]:
+    """Each run's resolved config (of the `methods`, as tabled, if given), flattened to {"block.key": value},
+    keyed by (method as tabled, map, seed).
 
     Why: a variant's archived config is the record of what it changed; comparing it with the default's tells
     the ablation table what each row varies, without trusting a name or a note."""
     out = {}
     for run in run_dirs(root):
         ident = _ident(run)
-        cfg = json.loads((run / "config.json").read_text()).get("config", {})
+        if methods is not None and ident["method"] not in methods:
+            continue
+        cfg = read_run_config(run).get("config", {})  # with the values older runs used where keys are missing
         out[(ident["method"], ident["map"], ident["seed"])] = {
             f"{block}.{key}": value for block, values in cfg.items() if isinstance(values, dict)
             for key, value in values.items()}

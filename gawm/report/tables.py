@@ -261,7 +261,8 @@ def write_tables(root: Path, published_dir: Path | None, out: Path) -> dict[str,
     atomic_write_bytes(out / "table1_head_to_head.csv", h2h.to_csv(index=False, float_format="%.6g").encode())
     atomic_write_bytes(out / "table1_head_to_head.md", head_to_head_markdown(h2h).encode())
     written["table1_head_to_head"] = out / "table1_head_to_head.md"
-    abl = ablation(ours, load_run_configs(root))
+    variants = {m for m in ours["method"] if _VARIANT.match(m)}
+    abl = ablation(ours, load_run_configs(root, variants | {_VARIANT.match(m)["base"] for m in variants}))
     atomic_write_bytes(out / "table1_ablation.csv", abl.to_csv(index=False, float_format="%.6g").encode())
     atomic_write_bytes(out / "table1_ablation.md", ablation_markdown(abl).encode())
     written["table1_ablation"] = out / "table1_ablation.md"
