@@ -21,7 +21,10 @@ comes from its tree (PYTHONPATH), so imports cannot leak between before and afte
 
 Run (about 20 min on 2 idle cores for the defaults):
   python benchmarks/train_speed.py --before c9cbf06 [--maps 3s_vs_3z 8m] [--methods gawm gawm_star mamba mag]
-      [--repeats 3] [--out benchmarks/results/train_speed.json]
+      [--repeats 3] [--out benchmarks/results/train_speed.json] [--after-config config/variants/X.yaml]
+      [--skip-wm-update]
+`--after-config` adds a schedule variant on the after side only (a code change and a schedule change
+together, e.g. the issue-15 candidates gawm_policy_schedule_cpu.yaml and gawm_wm_batches_5x64.yaml).
 """
 
 from __future__ import annotations
@@ -55,17 +58,21 @@ def _random_episodes(env: Any, steps: int, seed: int) -> list[Any]:
 
 
 def measure_training(method_name: str, map_name: str, overlay: str | None, fill_steps: int, repeats: int,
-                     act_steps: int, seed: int) -> dict[str, Any]:
-    """Median update time split into phases, and acting time per step, for one method on one map."""
+                     act_steps: int, seed: int, extra: list[str] | None = None) -> dict[str, Any]:
+    """Median update time split into phases, and acting time per step, for one method on one map; `extra` are
+    overlays merged on top in order (schedule variants, config/variants/*.yaml)."""
     import torch
+    import yaml
 
     from gawm.collector import Collector
     from gawm.envs import make_vec_env
-    from gawm.method_config import load_method_config
+    from gawm.method_config import load_method_config, merge
     from gawm.methods import build_method
 
     torch.set_num_threads(1)
     cfg = load_method_config(method_name, map_name, Path(overlay) if overlay else None)
+    for path in extra or []:
+        cfg = merge(cfg, yaml.safe_load(Path(path).read_text()), path)
     env = make_vec_env(map_name, cfg["runner"]["n_envs"], seed=seed)
     method = build_method(method_name, cfg, dict(env.env_info), torch.device("cpu"), seed)
     for ep in _random_episodes(env, fill_steps, seed):
@@ -116,7 +123,7 @@ def worker(args: argparse.Namespace) -> None:
     job = json.loads(args.worker)
     if job["kind"] == "train":
         out = measure_training(job["method"], job["map"], job["overlay"], job["fill_steps"], job["repeats"],
-                               job["act_steps"], job["seed"])
+                               job["act_steps"], job["seed"], job.get("extra"))
     else:
         out = measure_wm_update(job["map"], job["repeats"], job["seed"], job["precision"])
     report(out)
@@ -136,12 +143,19 @@ def main() -> None:
     ap.add_argument("--act-steps", type=int, default=400)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, help="also write every figure as JSON here")
+    ap.add_argument("--after-config", type=Path, nargs="+",
+                    help="variant overlays (e.g. config/variants/gawm_policy_schedule_cpu.yaml) applied to the "
+                         "after side only: the cost of a schedule change on top of the code change")
+    ap.add_argument("--skip-wm-update", action="store_true", help="measure only training, not the update at "
+                    "MAMBA's sizes")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         worker(args)
         return
     commit = head_commit()
+    if args.after_config:
+        commit += " + " + " + ".join(str(p) for p in args.after_config)
     print(f"before = {args.before}, after = working tree at {commit}; 1 torch thread per measurement; "
           f"load average {os.getloadavg()[0]:.1f} at start", flush=True)
     results: dict[str, Any] = {"before": args.before, "after": commit, "training": {}, "wm_update_mamba_sizes": {}}
@@ -156,7 +170,9 @@ def main() -> None:
                         overlay = str((ROOT / args.mamba_config).resolve())
                     job = {"kind": "train", "method": m, "map": map_name, "overlay": overlay, "seed": args.seed,
                            "fill_steps": args.fill_steps, "repeats": args.repeats, "act_steps": args.act_steps}
-                    res = {side: run_in_tree(tree, Path(__file__), job) for side, tree in trees.items()}
+                    extra = [str(p.resolve()) for p in args.after_config or []]
+                    res = {side: run_in_tree(tree, Path(__file__), {**job, "extra": extra} if side == "after" else job)
+                           for side, tree in trees.items()}
                     results["training"][f"{m}/{map_name}"] = res
                     b, a = res["before"]["per_1k_s"], res["after"]["per_1k_s"]
                     parts = "  ".join(f"{k} {b[k]:.0f}->{a[k]:.0f}" for k in ("wm", "imagine", "ppo_and_rest",
@@ -165,6 +181,8 @@ def main() -> None:
                           f"(x{a['total'] / b['total']:.2f}; speed-up {b['total'] / a['total']:.2f}x)  [{parts}]",
                           flush=True)
                     _save(args.out, results)
+                if args.skip_wm_update:
+                    continue
                 job = {"kind": "wm", "map": map_name, "repeats": args.wm_repeats, "seed": args.seed,
                        "precision": "fp32"}
                 res = {side: run_in_tree(tree, Path(__file__), job) for side, tree in trees.items()}
