@@ -1,0 +1,64 @@
+"""The simulator's behaviour is pinned: short seeded rollouts on every map reproduce tests/data/sim_golden.npz
+(written by tests/data/make_sim_golden.py from simulator v2 at commit 268c31a).
+
+Speed work on gawm/envs must keep this test green. Masks, flags and episode ends must match exactly; the
+reward and the float32 observation/state checksums to 1e-6 (a reordered float64 sum can move the last
+bits of a float32 feature, ~1e-7 each; any discrete divergence, a shot a loop early or a unit a step
+late, moves them by orders of magnitude more).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gawm.envs import MAP_NAMES, VecSimEnv
+from tests.data.make_sim_golden import DRIVERS, GOLDEN, rollout
+
+FLOAT_TOL = 1e-6  # ours: far above float32 rounding of reordered sums, far below any real divergence
+
+
+@pytest.fixture(scope="module")
+def golden() -> dict[str, np.ndarray]:
+    with np.load(GOLDEN) as f:
+        return dict(f)
+
+
+def mismatches(golden: dict[str, np.ndarray], map_name: str, driver: str, got: dict[str, np.ndarray]) -> list[str]:
+    """One line per trace of `got` that differs from the golden one: which, and the first step it does."""
+    out = []
+    for k, v in got.items():
+        want = golden[f"{map_name}/{driver}/{k}"]
+        if k == "avail":
+            want = np.unpackbits(want, -1, count=v.shape[-1]).astype(bool)
+        if want.shape != v.shape:
+            out.append(f"{k}: shape {v.shape}, golden {want.shape}")
+            continue
+        if v.dtype.kind == "f":
+            bad = ~np.isclose(v, want, rtol=0.0, atol=FLOAT_TOL)
+        else:
+            bad = v != want
+        if bad.any():
+            t = int(np.argwhere(bad)[0][0])
+            out.append(f"{k}: first differs at step {t} ({int(bad.sum())} values)")
+    return out
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+@pytest.mark.parametrize("map_name", MAP_NAMES)
+def test_rollouts_reproduce_the_golden_traces(golden, map_name, driver):
+    assert mismatches(golden, map_name, driver, rollout(map_name, driver)) == []
+
+
+def test_the_golden_comparison_catches_a_one_loop_change():
+    """A simulator whose weapons cool down one game loop slower must fail the comparison."""
+
+    def slower_env(map_name, n_envs, seed):
+        env = VecSimEnv(map_name, n_envs, seed=seed)
+        env.battle.cooldown = env.battle.cooldown + 1.0
+        return env
+
+    with np.load(GOLDEN) as f:
+        golden = dict(f)
+    bad = mismatches(golden, "8m", "scripted", rollout("8m", "scripted", env_cls=slower_env))
+    assert any(line.startswith("reward") for line in bad), bad
