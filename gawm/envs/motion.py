@@ -84,50 +84,79 @@ def relax(pos: np.ndarray, solid: np.ndarray, mobile: np.ndarray, radius: np.nda
     that stands its ground; allies shove each other (half each); everybody yields to structures.
     """
     B, U = solid.shape
-    reach = radius[:, None] + radius[None, :]
-    pair_ok = solid[:, :, None] & solid[:, None, :] & ~np.eye(U, dtype=bool)
-    if not ((reach - pairwise(pos)[2] > OVERLAP_TOL) & pair_ok).any():
+    reach = radius[:, None] + radius[None, :]  # (U, U) centre distance at which footprints touch
+    pair_ok = solid[:, :, None] & solid[:, None, :] & ~np.eye(U, dtype=bool)  # (B, U, U)
+    table = _overlaps(pos, reach, pair_ok)  # pass 0's table doubles as the "anything to do?" check
+    if not table[-1].any():
         return pos  # nothing overlaps: the common case, decided with one distance table
+    weight = np.where(pair_ok, _yield_share(B, U, mobile, anchored, same_team), 0.0)  # (B, U, U)
+    start = pos
+    pos = pos.copy()
+    idx: np.ndarray | None = None  # battles that may still overlap (None: all); each pass works on those only
+    prev = np.full(B, np.inf)  # each battle's worst overlap in the previous pass
+    for k in range(MAX_RELAX_PASSES):
+        if k > 0:
+            table = _overlaps(pos if idx is None else pos[idx], reach, pair_ok if idx is None else pair_ok[idx])
+        dx, dy, d, overlap, pair = table
+        worst = np.where(pair, overlap, 0.0).max((1, 2))  # (b,)
+        # a battle is done when nothing overlaps, or when a pass no longer helps (units pinned to a wall)
+        busy = worst > OVERLAP_TOL
+        if k >= 3:
+            busy &= worst < 0.9 * (prev if idx is None else prev[idx])
+        if not busy.any():
+            break
+        if idx is None:
+            prev = worst
+        else:
+            prev[idx] = worst
+        w = weight if idx is None else weight[idx]
+        if not busy.all():
+            idx = np.flatnonzero(busy) if idx is None else idx[busy]
+            dx, dy, d, overlap, pair, w = dx[busy], dy[busy], d[busy], overlap[busy], pair[busy], w[busy]
+        shift = _pass_shift(dx, dy, d, overlap, pair, w)
+        if idx is None:
+            pos = pos + shift
+        else:
+            pos[idx] += shift
+    return clip(start, pos - start)  # walls: one clip of each unit's total push (passes ignore walls)
+
+
+def _overlaps(pos: np.ndarray, reach: np.ndarray, pair_ok: np.ndarray) -> tuple[np.ndarray, ...]:
+    """dx, dy, d (b, U, U) as in `pairwise`, overlap = reach - d, and the pairs that overlap beyond the
+    tolerance (b, U, U) bool, for positions pos (b, U, 2) and candidate pairs pair_ok (b, U, U)."""
+    dx, dy, d = pairwise(pos)
+    overlap = reach - d
+    return dx, dy, d, overlap, (overlap > OVERLAP_TOL) & pair_ok
+
+
+def _yield_share(B: int, U: int, mobile: np.ndarray, anchored: np.ndarray | None,
+                 same_team: np.ndarray | None) -> np.ndarray:
+    """Fraction (B, U, U) of the overlap of pair (i, j) that unit i takes on itself (see `relax`)."""
     if anchored is None:
         anchored = np.zeros((B, U), dtype=bool)
     if same_team is None:
         same_team = np.ones((U, U), dtype=bool)
     fi, fj = anchored[:, :, None], anchored[:, None, :]
-    foe = np.where(fi == fj, 0.5, np.where(fj, 1.0, 0.0))  # (B, U, U) fraction of the overlap i yields
+    foe = np.where(fi == fj, 0.5, np.where(fj, 1.0, 0.0))  # (B, U, U) between opponents
     share = np.where(same_team[None], 0.5, foe)
     share = np.where(mobile[None, None, :], share, 1.0)  # j immobile: i yields all
-    share = np.where(mobile[None, :, None], share, 0.0)  # i immobile: never moves
-    weight = np.where(pair_ok, share, 0.0)  # (B, U, U)
-    start = pos
-    pos = pos.copy()
-    idx = np.arange(B)  # battles that may still overlap; each pass works on those only
-    prev = np.full(B, np.inf)  # each battle's worst overlap in the previous pass
-    for k in range(MAX_RELAX_PASSES):
-        p = pos[idx]
-        x, y = p[..., 0], p[..., 1]
-        dx = x[:, None, :] - x[:, :, None]  # (b, U, U): x_j - x_i
-        dy = y[:, None, :] - y[:, :, None]
-        d = np.sqrt(dx * dx + dy * dy)
-        overlap = reach - d
-        pair = (overlap > OVERLAP_TOL) & pair_ok[idx]
-        worst = np.where(pair, overlap, 0.0).max((1, 2))
-        # a battle is done when nothing overlaps, or when a pass no longer helps (units pinned to a wall)
-        busy = (worst > OVERLAP_TOL) & ((k < 3) | (worst < 0.9 * prev[idx]))
-        if not busy.any():
-            break
-        prev[idx] = worst
-        if not busy.all():
-            idx, p, dx, dy, d, overlap, pair = idx[busy], p[busy], dx[busy], dy[busy], d[busy], overlap[busy], pair[busy]
-        coincident = pair & (d <= 1e-9)  # exactly on top of each other: separate along x, in index order
-        if coincident.any():
-            dx = np.where(coincident, np.sign(np.arange(U)[None, :] - np.arange(U)[:, None]), dx)
-            d = np.where(coincident, 1.0, d)
-        push = np.where(pair, (overlap + 0.5 * OVERLAP_TOL) * weight[idx] / np.maximum(d, 1e-9), 0.0)  # (b, U, U)
-        shift = np.empty_like(p)
-        shift[..., 0] = -(push * dx).sum(2)
-        shift[..., 1] = -(push * dy).sum(2)
-        pos[idx] = p + shift
-    return clip(start, pos - start)  # walls: one clip of each unit's total push (passes ignore walls)
+    return np.where(mobile[None, :, None], share, 0.0)  # i immobile: never moves
+
+
+def _pass_shift(dx: np.ndarray, dy: np.ndarray, d: np.ndarray, overlap: np.ndarray, pair: np.ndarray,
+                weight: np.ndarray) -> np.ndarray:
+    """Each unit's displacement (b, U, 2) in one relaxation pass: every overlapping pair pushed apart by
+    its overlap (plus half the tolerance), shared by `weight` (b, U, U)."""
+    U = d.shape[-1]
+    coincident = pair & (d <= 1e-9)  # exactly on top of each other: separate along x, in index order
+    if coincident.any():
+        dx = np.where(coincident, np.sign(np.arange(U)[None, :] - np.arange(U)[:, None]), dx)
+        d = np.where(coincident, 1.0, d)
+    push = np.where(pair, (overlap + 0.5 * OVERLAP_TOL) * weight / np.maximum(d, 1e-9), 0.0)  # (b, U, U)
+    shift = np.empty(d.shape[:2] + (2,))
+    shift[..., 0] = -(push * dx).sum(2)
+    shift[..., 1] = -(push * dy).sum(2)
+    return shift
 
 
 def block_at_anchors(pos0: np.ndarray, pos1: np.ndarray, solid: np.ndarray, anchored: np.ndarray,
