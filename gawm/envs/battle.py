@@ -90,6 +90,9 @@ class VecBattle:
         self.hit_damage = f("damage")[:, None] + f("bonus")[:, None] * bonus_applies
         # centre distance within which a can hit t (SC2 ranges are edge to edge): (U, U)
         self.reach = f("range")[:, None] + self.radius[:, None] + self.radius[None, :]
+        self._reach_eps = self.reach + _REACH_EPS  # (U, U) what every in-reach test compares with
+        # centre distance within which a acquires t (SMAClite: minimum scan range + the target's radius): (U, U)
+        self._scan_reach = self.scan[:, None] + self.radius[None, :]
         # radius of the melee units of the other team: where their contact points around each unit lie (U,)
         melee_r = np.where(self.melee, self.radius, 0.0)
         self._melee_r = np.array([melee_r[~self.same_team[u]].max(initial=0.0) for u in range(self.U)])
@@ -236,7 +239,7 @@ class VecBattle:
         moving_order = np.zeros((self.B, U), dtype=bool)
         moving_order[:, :N] = is_move
 
-        self._orders(actions, stopped, alive0)
+        self._orders(actions, stopped, moving_order, alive0)
         pos0 = self.pos
         delta, start, dur = self._movement(actions, moving_order, hold, alive0)
         end = motion.pairwise(pos0 + delta)
@@ -254,16 +257,17 @@ class VecBattle:
         return self._finish(actions, alive0)
 
     # ..................................................................... 1. orders
-    def _orders(self, actions: np.ndarray, stopped: np.ndarray, alive: np.ndarray) -> None:
-        """Targets for this step; cancels wind-ups a new order interrupts, charges retarget delays."""
+    def _orders(self, actions: np.ndarray, stopped: np.ndarray, moving_order: np.ndarray, alive: np.ndarray) -> None:
+        """Targets for this step; cancels wind-ups a new order interrupts, charges retarget delays.
+        stopped, moving_order, alive: (B, U) bool."""
         N = self.N
         dist = self.pairwise()[2]
         new = self.tgt.copy()
         is_attack = actions >= N_NO_ATTACK_ACTIONS
         ordered = np.where(is_attack, N + actions - N_NO_ATTACK_ACTIONS, -1)
-        in_reach = (dist <= self.reach + _REACH_EPS) & alive[:, None, :] & alive[:, :, None]
-        # acquisition within the scan range (SMAClite: minimum scan range + the target's radius): (B, U, U)
-        scan = (dist <= self.scan[:, None] + self.radius[None, :]) & alive[:, None, :] & alive[:, :, None]
+        both_alive = alive[:, None, :] & alive[:, :, None]  # (B, U, U)
+        in_reach = (dist <= self._reach_eps) & both_alive
+        scan = (dist <= self._scan_reach) & both_alive  # acquisition within the scan range: (B, U, U)
         # agents on "stop" are idle in SC2 terms: they acquire like attack-move without a destination and
         # melee units walk after what they acquire (only Hold Position, which SMAC does not offer, stands)
         auto_a = targeting.acquire(dist[:, :N, N:], in_reach[:, :N, N:], scan[:, :N, N:],
@@ -277,8 +281,9 @@ class VecBattle:
         new[:, N:] = auto_e
         new = np.where(alive, new, -1)
         switched = new != self.tgt
-        auto_pick = switched & (new >= 0) & np.concatenate([~is_attack, np.ones_like(auto_e, dtype=bool)], 1)
-        interrupted = switched | np.concatenate([actions_is_move(actions), np.zeros_like(auto_pick[:, N:])], 1)
+        auto_pick = switched & (new >= 0)
+        auto_pick[:, :N] &= ~is_attack  # an agent's attack order is no automatic pick
+        interrupted = switched | moving_order
         self.rel_at = np.where(interrupted, _NEVER, self.rel_at)
         self.acq_ready = np.where(auto_pick, np.maximum(self.acq_ready, self.retarget), self.acq_ready)
         self.tgt = new
@@ -339,7 +344,7 @@ class VecBattle:
         open_v = free.any(-1) & alive  # (B, U) victims with a free contact point
         crowded = steer & ~open_v[bidx, tg] & ~self.is_agent
         if crowded.any():
-            cand = (dist <= self.scan[:, None] + self.radius[None, :]) & ~self.same_team & open_v[:, None, :]
+            cand = (dist <= self._scan_reach) & ~self.same_team & open_v[:, None, :]
             alt, ok = targeting.best(dist, cand, self.threat)
             switch = crowded & ok & (alt != tg)
             self.tgt = np.where(switch, alt, self.tgt)
@@ -476,7 +481,7 @@ class VecBattle:
         tpath = path.reshape(-1, STEP_MUL + 1, 2)[flat_tg]  # (b, U, 9, 2)
         diff = tpath - path
         tdist = np.sqrt((diff * diff).sum(-1))
-        okr = (tdist <= self.reach[self._uidx, tg][..., None] + _REACH_EPS) & (tgt >= 0)[..., None]
+        okr = (tdist <= self._reach_eps[self._uidx, tg][..., None]) & (tgt >= 0)[..., None]
         if rows is not None:  # flat indices into the full (B*U) arrays
             flat_tg = flat_tg - self._flat_base[: len(tg)] + self._flat_base[rows]
         return okr, flat_tg, tdist
@@ -485,7 +490,7 @@ class VecBattle:
         """Units in `lost` (battles `rows`) pick the best target in reach at loop t (or none) and pay their
         retarget delay. pos, lost, alive: (b, U, ...) rows of the battles concerned."""
         d = motion.pairwise(pos)[2]
-        in_reach = (d <= self.reach + _REACH_EPS) & alive[:, None, :] & ~self.same_team
+        in_reach = (d <= self._reach_eps) & alive[:, None, :] & ~self.same_team
         idx, ok = targeting.best(d, in_reach, self.threat)
         cur = self.tgt[rows]
         new = np.where(lost, np.where(ok, idx, -1), cur)
