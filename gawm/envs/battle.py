@@ -127,6 +127,10 @@ class VecBattle:
         self._avail: np.ndarray | None = None
         self._bidx = np.arange(B)[:, None]
         self._uidx = np.arange(U)[None, :]
+        self._agent_idx = np.arange(N)[None, :]
+        self._one_hot = np.eye(self.A)  # (A, A) rows of the last-action one-hot
+        # displacement (A, 2) a move action orders (rows of other actions unused); rows 2..5: north, south, east, west
+        self._move_offset = MOVE_DIRS[np.minimum(np.maximum(np.arange(self.A) - 2, 0), 3)] * MOVE_AMOUNT
         self._loops = np.arange(STEP_MUL + 1, dtype=np.float64)  # 0..8
         self._moved_at = (self._loops > 0).astype(np.float64)  # units pushed without walking: moved by loop 1
         self._flat_base = np.arange(B)[:, None] * U  # (B, 1): row offset of battle b in (B*U) flat arrays
@@ -209,7 +213,7 @@ class VecBattle:
         actions = np.asarray(actions)
         if actions.shape != (self.B, self.N):
             raise ValueError(f"actions must have shape ({self.B}, {self.N}), got {actions.shape}")
-        if not np.issubdtype(actions.dtype, np.integer):
+        if actions.dtype.kind not in "iu":  # not a signed or unsigned integer type
             if not np.all(np.equal(np.mod(actions, 1), 0)):
                 raise ValueError(f"actions must be integers, got dtype {actions.dtype}")
             actions = actions.astype(np.int64)
@@ -217,7 +221,7 @@ class VecBattle:
         if bad_range.any():
             b, i = np.argwhere(bad_range)[0]
             raise ValueError(f"battle {b} agent {i}: action {actions[b, i]} out of range [0, {self.A})")
-        ok = np.take_along_axis(avail, actions[..., None], axis=-1)[..., 0]
+        ok = avail[self._bidx, self._agent_idx, actions]
         if not ok.all():
             b, i = np.argwhere(~ok)[0]
             raise ValueError(f"battle {b} agent {i}: action {actions[b, i]} is not available "
@@ -249,7 +253,7 @@ class VecBattle:
         gap0 = d0 - self.reach
         closing = (d1 <= self.reach) & ~self.same_team & alive0[:, None, :]
         t_in = np.where(closing, np.ceil(STEP_MUL * np.maximum(gap0, 0.0) / np.maximum(d0 - d1, 1e-9)), np.inf)
-        idle_at = np.where((hold | stopped) & alive0 & (self.tgt < 0), np.clip(t_in.min(-1), 1, STEP_MUL), np.inf)
+        idle_at = np.where((hold | stopped) & alive0 & (self.tgt < 0), np.minimum(np.maximum(t_in.min(-1), 1), STEP_MUL), np.inf)
         self._weapons(pos0, delta, start, dur, hold, idle_at)
         self.pos = pos0 + delta
         self._changed()
@@ -303,12 +307,12 @@ class VecBattle:
         free[:, N:] = (self.tgt[:, N:] < 0)
         goal = self.pos.copy()
         goal[:, :N] = np.where(moving_order[:, :N, None],
-                               self.pos[:, :N] + MOVE_DIRS[np.clip(actions - 2, 0, 3)] * MOVE_AMOUNT, goal[:, :N])
+                               self.pos[:, :N] + self._move_offset[actions], goal[:, :N])
         goal = np.where(chasing[..., None], self.pos[bidx, tg], goal)
         goal = np.where(free[..., None], self.attack_point, goal)
         moving = (moving_order | chasing | free) & alive & self.mobile
         # a unit in its backswing starts walking when it ends, unless ordered to move
-        start = np.where(moving_order, 0.0, np.clip(self.back_until, 0.0, STEP_MUL))
+        start = np.where(moving_order, 0.0, np.minimum(np.maximum(self.back_until, 0.0), STEP_MUL))
         travel = np.where(chasing, tdist - 0.95 * treach, np.sqrt(((goal - self.pos) ** 2).sum(-1)))
         step_len = np.where(moving, np.minimum(self.speed * (STEP_MUL - start), np.maximum(travel, 0.0)), 0.0)
         steer = moving & chasing & self.melee
@@ -529,7 +533,7 @@ class VecBattle:
         now_alive = self.hp > 0
         # since_damage holds -t for units hit at loop t this step, else the count at the step's start
         since_end = np.where(self.since_damage <= 0, STEP_MUL + self.since_damage, self.since_damage + STEP_MUL)
-        regen_loops = np.clip(since_end - SHIELD_REGEN_DELAY_LOOPS, 0.0, STEP_MUL)
+        regen_loops = np.minimum(np.maximum(since_end - SHIELD_REGEN_DELAY_LOOPS, 0.0), STEP_MUL)
         self.since_damage = since_end
         self.sh = np.where(now_alive, np.minimum(self.max_sh, self.sh + SHIELD_REGEN_PER_LOOP * regen_loops), 0.0)
         self.hp = np.where(now_alive, np.minimum(self.max_hp, self.hp + self.hp_regen * STEP_MUL), 0.0)
@@ -553,7 +557,7 @@ class VecBattle:
         self.t += 1
         limit = (self.t >= self.spec.episode_limit) & ~(won | lost | wiped)
         reward = (credit + REWARD_DEATH * kills + REWARD_WIN * won) * (REWARD_SCALE_RATE / self.max_reward)
-        self.last_action = np.eye(self.A)[actions]
+        self.last_action = self._one_hot[actions]
         terminated = won | lost | wiped | limit
         self.done = terminated.copy()
         self.won = won

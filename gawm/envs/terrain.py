@@ -43,6 +43,7 @@ class Terrain:
         self.size = size
         self.grid = _grid(name, size)  # (W, H) bool
         self.is_open = bool(self.grid.all())
+        self._upper = np.array([size[0] - 1e-3, size[1] - 1e-3])  # (2,) the largest coordinates inside the map
         self._padded = np.zeros((size[0] + 2, size[1] + 2), dtype=bool)  # a wall ring outside the map
         self._padded[1:-1, 1:-1] = self.grid
         self._geo = None if self.is_open else _geodesic(name, size)
@@ -58,9 +59,7 @@ class Terrain:
     def clip_move(self, pos: np.ndarray, delta: np.ndarray) -> np.ndarray:
         """pos + delta where walkable; otherwise slide along x or y; otherwise stay."""
         if self.is_open:
-            w, h = self.size
-            new = pos + delta
-            return np.stack([np.clip(new[..., 0], 0.0, w - 1e-3), np.clip(new[..., 1], 0.0, h - 1e-3)], -1)
+            return np.minimum(np.maximum(pos + delta, 0.0), self._upper)
         full = pos + delta
         only_x = pos + delta * np.array([1.0, 0.0])
         only_y = pos + delta * np.array([0.0, 1.0])
