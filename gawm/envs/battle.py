@@ -246,7 +246,8 @@ class VecBattle:
         self._orders(actions, stopped, moving_order, alive0)
         pos0 = self.pos
         delta, start, dur = self._movement(actions, moving_order, hold, alive0)
-        end = motion.pairwise(pos0 + delta)
+        pos1 = pos0 + delta
+        end = motion.pairwise(pos1)
         # holding units without a target acquire when the first enemy comes into reach during the step; the
         # loop is found by interpolating each pair's distance between the step's start and end: (B, U)
         d0, d1 = self.pairwise()[2], end[2]
@@ -255,7 +256,7 @@ class VecBattle:
         t_in = np.where(closing, np.ceil(STEP_MUL * np.maximum(gap0, 0.0) / np.maximum(d0 - d1, 1e-9)), np.inf)
         idle_at = np.where((hold | stopped) & alive0 & (self.tgt < 0), np.minimum(np.maximum(t_in.min(-1), 1), STEP_MUL), np.inf)
         self._weapons(pos0, delta, start, dur, hold, idle_at)
-        self.pos = pos0 + delta
+        self.pos = pos1
         self._changed()
         self._pairwise = end  # positions are final; the distances serve the next observation
         return self._finish(actions, alive0)
@@ -323,7 +324,8 @@ class VecBattle:
         if steer.any():
             solid = alive & self.collides
             blockers = solid[:, None, :] & self.not_self & (self._uidx[:, None, :] != tg[..., None])
-            direction = motion.steer_around(self.pos, direction, step_len, steer, blockers, self.radius)
+            direction = motion.steer_around(self.pos, direction, step_len, steer, blockers, self.radius,
+                                            offsets=self.pairwise()[:2])
         new_pos = self.terrain.clip_move(self.pos, direction * step_len[..., None])
         anchored = (step_len <= 0) | ~self.mobile
         new_pos = motion.relax(new_pos, alive & self.collides, self.mobile, self.radius, self.terrain.clip_move,

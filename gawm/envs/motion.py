@@ -46,13 +46,15 @@ def contact_slots(pos: np.ndarray, radius: np.ndarray, attacker_r: np.ndarray, s
 
 
 def steer_around(pos: np.ndarray, direction: np.ndarray, look: np.ndarray, steer: np.ndarray,
-                 blockers: np.ndarray, radius: np.ndarray) -> np.ndarray:
+                 blockers: np.ndarray, radius: np.ndarray,
+                 offsets: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Directions (B, U, 2) bent around the nearest blocking ally ahead of each steering unit.
 
     pos, direction (B, U, 2) (direction unit length); look (B, U) how far ahead to check; steer (B, U)
-    bool, the units that steer; blockers (B, U, U) bool, j may block i (alive, solid, same team, j != i).
+    bool, the units that steer; blockers (B, U, U) bool, j may block i (alive, solid, same team, j != i);
+    offsets: pairwise(pos)'s dx, dy when the caller has them.
     """
-    dx, dy, _ = pairwise(pos)
+    dx, dy = pairwise(pos)[:2] if offsets is None else offsets
     ux, uy = direction[..., 0][..., None], direction[..., 1][..., None]  # (B, U, 1)
     ahead = dx * ux + dy * uy  # (B, U, U) distance of j along i's heading
     lateral = ux * dy - uy * dx  # signed offset of j to the left of i's heading
@@ -62,11 +64,12 @@ def steer_around(pos: np.ndarray, direction: np.ndarray, look: np.ndarray, steer
         return direction
     j = np.where(blocked, ahead, np.inf).argmin(-1)  # (B, U) nearest blocker
     any_b = blocked.any(-1)
-    lat = np.take_along_axis(lateral, j[..., None], -1)[..., 0]
+    bidx, uidx = np.arange(pos.shape[0])[:, None], np.arange(pos.shape[1])[None, :]
+    lat = lateral[bidx, uidx, j]
     # pass on the side away from the blocker's offset (ties: alternate by unit index so a column splits)
     side = np.where(np.abs(lat) > 1e-6, -np.sign(lat), np.where(np.arange(pos.shape[1]) % 2 == 0, 1.0, -1.0))
     left = np.stack([-direction[..., 1], direction[..., 0]], -1)
-    pj = np.take_along_axis(pos, j[..., None].repeat(2, -1), 1)  # (B, U, 2)
+    pj = pos[bidx, j]  # (B, U, 2)
     rj = radius[j]
     waypoint = pj + left * (side * (radius[None, :] + rj + 0.05))[..., None]
     new = waypoint - pos
