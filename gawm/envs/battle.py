@@ -380,7 +380,7 @@ class VecBattle:
         frac = np.minimum(np.maximum((self._loops - start[..., None]) / np.maximum(dur[..., None], 1e-9), 0.0), 1.0)
         frac = np.where(dur[..., None] > 0, frac, self._moved_at)
         path = pos0[:, :, None, :] + delta[:, :, None, :] * frac[..., None]  # (B, U, 9, 2)
-        okr, flat_tg, tdist = self._reach_table(path)
+        okr, flat_tg, tdist = self._reach_table(path, self._bidx, self._uidx)
         ready = np.maximum(self.cd_ready, self.acq_ready)
         # holding units can lose a target by its leaving reach; anyone can by its death (checked after damage)
         idle_any = bool(np.isfinite(idle_at).any())
@@ -402,11 +402,11 @@ class VecBattle:
                 lost = (self.tgt >= 0) & alive & (~tgt_alive | (hold & ~okr[..., t]))
                 if idle_any:
                     lost |= (idle_at == t) & (self.tgt < 0) & alive
-                if lost.any():  # re-acquire in reach at loop t, in the battles concerned only
-                    rows = np.flatnonzero(lost.any(1))
-                    self._reacquire(path[rows, :, t], lost[rows], alive[rows], t, rows)
-                    okr[rows], flat_tg[rows], tdist[rows] = self._reach_table(path[rows], rows)
-                    ready[rows] = np.maximum(self.cd_ready[rows], self.acq_ready[rows])
+                if lost.any():  # re-acquire in reach at loop t, for the units concerned only
+                    b, u = np.nonzero(lost)
+                    self._reacquire(path[:, :, t], b, u, alive, t)
+                    okr[b, u], flat_tg[b, u], tdist[b, u] = self._reach_table(path, b, u)
+                    ready[b, u] = np.maximum(self.cd_ready[b, u], self.acq_ready[b, u])
                 check = keep_checking
             ok = okr[..., t] & alive & alive.ravel()[flat_tg]
             cancel = ~ok & (self.rel_at < _NEVER)  # target dead or out of reach before the release
@@ -477,34 +477,33 @@ class VecBattle:
         skip = int(work.argmax())
         return t0 + skip, check if skip == 0 else check and keep_checking
 
-    def _reach_table(self, path: np.ndarray, rows: np.ndarray | None = None
+    def _reach_table(self, path: np.ndarray, b: np.ndarray, u: np.ndarray
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """For each unit's current target along the step: in reach (b, U, 9), flat index into path's
-        (b*U) units (b, U), distance (b, U, 9); for the battles `rows` (all when None)."""
-        tgt = self.tgt if rows is None else self.tgt[rows]
+        """For units (b, u) (battle and unit index arrays, broadcast to one shape S), their current target
+        along the step: whether it is in reach (S + (9,)), its flat index into path's (B*U) units (S), and
+        its distance (S + (9,)). path: (B, U, 9, 2)."""
+        tgt = self.tgt[b, u]
         tg = np.maximum(tgt, 0)
-        flat_tg = self._flat_base[: len(tg)] + tg
-        tpath = path.reshape(-1, STEP_MUL + 1, 2)[flat_tg]  # (b, U, 9, 2)
-        diff = tpath - path
+        flat_tg = b * self.U + tg
+        diff = path.reshape(-1, STEP_MUL + 1, 2)[flat_tg] - path[b, u]  # (S, 9, 2)
         tdist = np.sqrt((diff * diff).sum(-1))
-        okr = (tdist <= self._reach_eps[self._uidx, tg][..., None]) & (tgt >= 0)[..., None]
-        if rows is not None:  # flat indices into the full (B*U) arrays
-            flat_tg = flat_tg - self._flat_base[: len(tg)] + self._flat_base[rows]
+        okr = (tdist <= self._reach_eps[u, tg][..., None]) & (tgt >= 0)[..., None]
         return okr, flat_tg, tdist
 
-    def _reacquire(self, pos: np.ndarray, lost: np.ndarray, alive: np.ndarray, t: int, rows: np.ndarray) -> None:
-        """Units in `lost` (battles `rows`) pick the best target in reach at loop t (or none) and pay their
-        retarget delay. pos, lost, alive: (b, U, ...) rows of the battles concerned."""
-        d = motion.pairwise(pos)[2]
-        in_reach = (d <= self._reach_eps) & alive[:, None, :] & ~self.same_team
+    def _reacquire(self, pos: np.ndarray, b: np.ndarray, u: np.ndarray, alive: np.ndarray, t: int) -> None:
+        """Units (b, u) (index arrays (L,)) pick the best target in reach at loop t (or none) and pay their
+        retarget delay. pos: (B, U, 2) positions at loop t; alive (B, U). Distances are taken from the L
+        units only, (L, U), not between all pairs of their battles."""
+        p = pos[b]  # (L, U, 2)
+        dx = p[..., 0] - p[np.arange(len(u)), u, 0][:, None]  # x_j - x_i, as motion.pairwise
+        dy = p[..., 1] - p[np.arange(len(u)), u, 1][:, None]
+        d = np.sqrt(dx * dx + dy * dy)
+        in_reach = (d <= self._reach_eps[u]) & alive[b] & ~self.same_team[u]
         idx, ok = targeting.best(d, in_reach, self.threat)
-        cur = self.tgt[rows]
-        new = np.where(lost, np.where(ok, idx, -1), cur)
-        picked = lost & (new >= 0)
-        self.acq_ready[rows] = np.where(picked, np.maximum(self.acq_ready[rows], t + self.retarget),
-                                        self.acq_ready[rows])
-        self.rel_at[rows] = np.where(lost, _NEVER, self.rel_at[rows])
-        self.tgt[rows] = new
+        new = np.where(ok, idx, -1)
+        self.acq_ready[b, u] = np.where(ok, np.maximum(self.acq_ready[b, u], t + self.retarget[u]), self.acq_ready[b, u])
+        self.rel_at[b, u] = _NEVER
+        self.tgt[b, u] = new
 
     def _apply(self, pos: np.ndarray, src: np.ndarray, instant: np.ndarray, victim: np.ndarray,
                alive: np.ndarray, t: int) -> bool:
