@@ -343,28 +343,47 @@ class VecBattle:
         """Goals (B, U, 2) and travel (B, U) of melee chasers: the nearest free contact point of their
         target. An AI melee unit whose target has none switches (paying its retarget delay) to the closest
         enemy within its scan range that still has one, as SC2's pathing sends a blocked zergling to a
-        reachable target instead of queueing."""
-        N, bidx = self.N, self._bidx
+        reachable target instead of queueing. Contact points are computed for the chasers' targets only
+        (for every unit only when somebody has to switch)."""
+        U = self.U
         solid = alive & self.collides
-        slots, free = motion.contact_slots(self.pos, self.radius, self._melee_r, solid, self.terrain.pathable)
-        open_v = free.any(-1) & alive  # (B, U) victims with a free contact point
-        crowded = steer & ~open_v[bidx, tg] & ~self.is_agent
+        sb, su = np.nonzero(steer)  # (S,) the chasers
+        victims, which = np.unique(sb * U + tg[sb, su], return_inverse=True)  # (P,) flat (battle, unit), (S,)
+        vb, vu = victims // U, victims % U
+        slots, free = motion.contact_slots(self.pos, vb, vu, self.radius, self._melee_r, solid, self.terrain.pathable)
+        crowded = ~(free.any(-1) & alive[vb, vu])[which] & ~self.is_agent[su]  # (S,) target has no free point
         if crowded.any():
-            cand = (dist <= self._scan_reach) & ~self.same_team & open_v[:, None, :]
-            alt, ok = targeting.best(dist, cand, self.threat)
-            switch = crowded & ok & (alt != tg)
-            self.tgt = np.where(switch, alt, self.tgt)
-            self.acq_ready = np.where(switch, np.maximum(self.acq_ready, self.retarget), self.acq_ready)
+            self._switch_from_crowded(sb[crowded], su[crowded], solid, alive, dist)
             tg = np.maximum(self.tgt, 0)
-        tslots = slots[bidx, tg]  # (B, U, K, 2)
-        gap = tslots - self.pos[:, :, None, :]
-        d_slot = np.where(free[bidx, tg], np.sqrt((gap * gap).sum(-1)), np.inf)
+            victims, which = np.unique(sb * U + tg[sb, su], return_inverse=True)
+            vb, vu = victims // U, victims % U
+            slots, free = motion.contact_slots(self.pos, vb, vu, self.radius, self._melee_r, solid,
+                                               self.terrain.pathable)
+        tslots, tfree = slots[which], free[which]  # (S, K, 2), (S, K) the contact points of each chaser's target
+        gap = tslots - self.pos[sb, su][:, None, :]
+        d_slot = np.where(tfree, np.sqrt((gap * gap).sum(-1)), np.inf)  # (S, K)
         k = d_slot.argmin(-1)
-        use = steer & np.isfinite(d_slot.min(-1))
-        slot_goal = tslots[bidx, self._uidx, k]
-        goal = np.where(use[..., None], slot_goal, np.where(steer[..., None], self.pos[bidx, tg], goal))
-        travel = np.where(use, d_slot.min(-1), travel)
+        near = d_slot.min(-1)
+        use = np.isfinite(near)  # the target has a free contact point; otherwise walk at the target itself
+        goal, travel = goal.copy(), travel.copy()
+        goal[sb, su] = np.where(use[:, None], tslots[np.arange(len(k)), k], self.pos[sb, tg[sb, su]])
+        travel[sb[use], su[use]] = near[use]
         return goal, travel, tg
+
+    def _switch_from_crowded(self, cb: np.ndarray, cu: np.ndarray, solid: np.ndarray, alive: np.ndarray,
+                             dist: np.ndarray) -> None:
+        """AI melee units (cb, cu) (L,) whose target has no free contact point switch to the closest enemy
+        within their scan range that has one, paying their retarget delay."""
+        slots, free = motion.contact_slots(self.pos, self._bidx, self._uidx, self.radius, self._melee_r, solid,
+                                           self.terrain.pathable)
+        open_v = free.any(-1) & alive  # (B, U) units with a free contact point
+        crowded = np.zeros_like(alive)
+        crowded[cb, cu] = True
+        cand = (dist <= self._scan_reach) & ~self.same_team & open_v[:, None, :]
+        alt, ok = targeting.best(dist, cand, self.threat)
+        switch = crowded & ok & (alt != np.maximum(self.tgt, 0))
+        self.tgt = np.where(switch, alt, self.tgt)
+        self.acq_ready = np.where(switch, np.maximum(self.acq_ready, self.retarget), self.acq_ready)
 
     # ..................................................................... 3. weapons
     def _weapons(self, pos0: np.ndarray, delta: np.ndarray, start: np.ndarray, dur: np.ndarray,

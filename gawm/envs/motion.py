@@ -28,20 +28,21 @@ _SLOT_DIRS = np.stack([np.cos(np.arange(N_SLOTS) * 2 * np.pi / N_SLOTS),
                        np.sin(np.arange(N_SLOTS) * 2 * np.pi / N_SLOTS)], -1)  # (K, 2)
 
 
-def contact_slots(pos: np.ndarray, radius: np.ndarray, attacker_r: np.ndarray, solid: np.ndarray,
-                  pathable) -> tuple[np.ndarray, np.ndarray]:
-    """Contact points around every unit and whether each is free: (B, U, K, 2) and (B, U, K) bool.
+def contact_slots(pos: np.ndarray, b: np.ndarray, v: np.ndarray, radius: np.ndarray, attacker_r: np.ndarray,
+                  solid: np.ndarray, pathable) -> tuple[np.ndarray, np.ndarray]:
+    """Contact points around units (b, v) and whether each is free: (S, K, 2) and (S, K) bool.
 
-    radius (U,): unit radii; attacker_r (U,): radius of the melee units that attack unit u (the ring sits
-    at radius + attacker_r). A point is taken when it is off the walkable grid or another solid unit's
-    footprint covers most of it.
+    pos (B, U, 2); b, v: battle and unit index arrays broadcasting to one shape S (b = arange(B)[:, None],
+    v = arange(U)[None, :] for every unit); radius (U,): unit radii; attacker_r (U,): radius of the melee
+    units that attack unit u (the ring sits at radius + attacker_r); solid (B, U) bool. A point is taken
+    when it is off the walkable grid or another solid unit's footprint covers most of it.
     """
-    ring = radius + attacker_r + 0.05
-    slots = pos[:, :, None, :] + _SLOT_DIRS * ring[None, :, None, None]  # (B, U, K, 2)
-    diff = slots[:, :, :, None, :] - pos[:, None, None, :, :]  # (B, U, K, U', 2)
+    ring = radius[v] + attacker_r[v] + 0.05  # (S,)
+    slots = pos[b, v][..., None, :] + _SLOT_DIRS * ring[..., None, None]  # (S, K, 2)
+    diff = slots[..., :, None, :] - pos[b][..., None, :, :]  # (S, K, U', 2)
     d2 = (diff * diff).sum(-1)
-    need = (0.8 * attacker_r[:, None] + radius[None, :]) ** 2  # (U, U')
-    taken = (solid[:, None, None, :] & (d2 < need[None, :, None, :])).any(-1)
+    need = (0.8 * attacker_r[v][..., None] + radius) ** 2  # (S, U')
+    taken = (solid[b][..., None, :] & (d2 < need[..., None, :])).any(-1)
     return slots, ~taken & pathable(slots)
 
 
