@@ -373,17 +373,20 @@ class VecBattle:
     def _switch_from_crowded(self, cb: np.ndarray, cu: np.ndarray, solid: np.ndarray, alive: np.ndarray,
                              dist: np.ndarray) -> None:
         """AI melee units (cb, cu) (L,) whose target has no free contact point switch to the closest enemy
-        within their scan range that has one, paying their retarget delay."""
-        slots, free = motion.contact_slots(self.pos, self._bidx, self._uidx, self.radius, self._melee_r, solid,
-                                           self.terrain.pathable)
-        open_v = free.any(-1) & alive  # (B, U) units with a free contact point
-        crowded = np.zeros_like(alive)
-        crowded[cb, cu] = True
-        cand = (dist <= self._scan_reach) & ~self.same_team & open_v[:, None, :]
-        alt, ok = targeting.best(dist, cand, self.threat)
-        switch = crowded & ok & (alt != np.maximum(self.tgt, 0))
-        self.tgt = np.where(switch, alt, self.tgt)
-        self.acq_ready = np.where(switch, np.maximum(self.acq_ready, self.retarget), self.acq_ready)
+        within their scan range that has one, paying their retarget delay. Contact points are computed for
+        those candidate enemies only."""
+        U = self.U
+        near = (dist[cb, cu] <= self._scan_reach[cu]) & ~self.same_team[cu]  # (L, U) enemies in scan range
+        cand_flat = np.unique((cb[:, None] * U + np.arange(U))[near])  # (P,) flat (battle, unit) candidates
+        vb, vu = cand_flat // U, cand_flat % U
+        _, free = motion.contact_slots(self.pos, vb, vu, self.radius, self._melee_r, solid, self.terrain.pathable)
+        open_v = np.zeros(self.B * U, dtype=bool)  # flat (B * U): candidates with a free contact point
+        open_v[cand_flat] = free.any(-1) & alive[vb, vu]
+        alt, ok = targeting.best(dist[cb, cu], near & open_v.reshape(self.B, U)[cb], self.threat)  # (L,)
+        switch = ok & (alt != np.maximum(self.tgt[cb, cu], 0))
+        sb, su = cb[switch], cu[switch]
+        self.tgt[sb, su] = alt[switch]
+        self.acq_ready[sb, su] = np.maximum(self.acq_ready[sb, su], self.retarget[su])
 
     # ..................................................................... 3. weapons
     def _weapons(self, pos0: np.ndarray, delta: np.ndarray, start: np.ndarray, dur: np.ndarray,
