@@ -343,20 +343,16 @@ class VecBattle:
         """Goals (B, U, 2) and travel (B, U) of melee chasers: the nearest free contact point of their
         target. An AI melee unit whose target has none switches (paying its retarget delay) to the closest
         enemy within its scan range that still has one, as SC2's pathing sends a blocked zergling to a
-        reachable target instead of queueing. Contact points are computed for the chasers' targets only
-        (for every unit only when somebody has to switch)."""
-        U = self.U
+        reachable target instead of queueing. Contact points are computed for the chasers' targets only."""
         solid = alive & self.collides
         sb, su = np.nonzero(steer)  # (S,) the chasers
-        victims, which = np.unique(sb * U + tg[sb, su], return_inverse=True)  # (P,) flat (battle, unit), (S,)
-        vb, vu = victims // U, victims % U
+        vb, vu, which = self._targets_of(sb, su, tg)
         slots, free = motion.contact_slots(self.pos, vb, vu, self.radius, self._melee_r, solid, self.terrain.pathable)
         crowded = ~(free.any(-1) & alive[vb, vu])[which] & ~self.is_agent[su]  # (S,) target has no free point
         if crowded.any():
             self._switch_from_crowded(sb[crowded], su[crowded], solid, alive, dist)
             tg = np.maximum(self.tgt, 0)
-            victims, which = np.unique(sb * U + tg[sb, su], return_inverse=True)
-            vb, vu = victims // U, victims % U
+            vb, vu, which = self._targets_of(sb, su, tg)
             slots, free = motion.contact_slots(self.pos, vb, vu, self.radius, self._melee_r, solid,
                                                self.terrain.pathable)
         tslots, tfree = slots[which], free[which]  # (S, K, 2), (S, K) the contact points of each chaser's target
@@ -370,19 +366,29 @@ class VecBattle:
         travel[sb[use], su[use]] = near[use]
         return goal, travel, tg
 
+    def _targets_of(self, sb: np.ndarray, su: np.ndarray, tg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The distinct targets of units (sb, su) (S,): their battle and unit indices (P,), and which of them
+        each unit targets (S,) (np.unique's inverse, without its sort)."""
+        is_target = np.zeros((self.B, self.U), dtype=bool)
+        is_target[sb, tg[sb, su]] = True
+        vb, vu = np.nonzero(is_target)
+        rank = np.cumsum(is_target.ravel()) - 1  # (B * U,) position of each target among the distinct ones
+        return vb, vu, rank[sb * self.U + tg[sb, su]]
+
     def _switch_from_crowded(self, cb: np.ndarray, cu: np.ndarray, solid: np.ndarray, alive: np.ndarray,
                              dist: np.ndarray) -> None:
         """AI melee units (cb, cu) (L,) whose target has no free contact point switch to the closest enemy
         within their scan range that has one, paying their retarget delay. Contact points are computed for
         those candidate enemies only."""
-        U = self.U
         near = (dist[cb, cu] <= self._scan_reach[cu]) & ~self.same_team[cu]  # (L, U) enemies in scan range
-        cand_flat = np.unique((cb[:, None] * U + np.arange(U))[near])  # (P,) flat (battle, unit) candidates
-        vb, vu = cand_flat // U, cand_flat % U
+        l, j = np.nonzero(near)
+        is_cand = np.zeros((self.B, self.U), dtype=bool)
+        is_cand[cb[l], j] = True
+        vb, vu = np.nonzero(is_cand)  # (P,) the candidates, each once
         _, free = motion.contact_slots(self.pos, vb, vu, self.radius, self._melee_r, solid, self.terrain.pathable)
-        open_v = np.zeros(self.B * U, dtype=bool)  # flat (B * U): candidates with a free contact point
-        open_v[cand_flat] = free.any(-1) & alive[vb, vu]
-        alt, ok = targeting.best(dist[cb, cu], near & open_v.reshape(self.B, U)[cb], self.threat)  # (L,)
+        open_v = np.zeros((self.B, self.U), dtype=bool)  # candidates with a free contact point
+        open_v[vb, vu] = free.any(-1) & alive[vb, vu]
+        alt, ok = targeting.best(dist[cb, cu], near & open_v[cb], self.threat)  # (L,)
         switch = ok & (alt != np.maximum(self.tgt[cb, cu], 0))
         sb, su = cb[switch], cu[switch]
         self.tgt[sb, su] = alt[switch]

@@ -39,8 +39,10 @@ def contact_slots(pos: np.ndarray, b: np.ndarray, v: np.ndarray, radius: np.ndar
     """
     ring = radius[v] + attacker_r[v] + 0.05  # (S,)
     slots = pos[b, v][..., None, :] + _SLOT_DIRS * ring[..., None, None]  # (S, K, 2)
-    diff = slots[..., :, None, :] - pos[b][..., None, :, :]  # (S, K, U', 2)
-    d2 = (diff * diff).sum(-1)
+    others = pos[b][..., None, :, :]  # (S, 1, U', 2)
+    gx = slots[..., :, None, 0] - others[..., 0]  # (S, K, U')
+    gy = slots[..., :, None, 1] - others[..., 1]
+    d2 = gx * gx + gy * gy
     need = (0.8 * attacker_r[v][..., None] + radius) ** 2  # (S, U')
     taken = (solid[b][..., None, :] & (d2 < need[..., None, :])).any(-1)
     return slots, ~taken & pathable(slots)
