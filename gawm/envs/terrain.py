@@ -16,6 +16,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import shortest_path
 
 _NEIGHBOURS = np.array([(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)], dtype=np.int64)
+_NEIGHBOUR_STEP = np.linalg.norm(_NEIGHBOURS, axis=-1)  # (8,) length of the step to each neighbour cell
 
 
 def _grid(name: str, size: tuple[int, int]) -> np.ndarray:
@@ -74,23 +75,26 @@ class Terrain:
         if self.is_open:
             return _unit(straight)
         cells, dist = self._geo
-        w, h = self.size
         cp = np.floor(pos).astype(np.int64)
         cg = np.floor(goal).astype(np.int64)
-        ip = cells[np.clip(cp[..., 0], 0, w - 1), np.clip(cp[..., 1], 0, h - 1)]  # (...,) cell index or -1
-        ig = cells[np.clip(cg[..., 0], 0, w - 1), np.clip(cg[..., 1], 0, h - 1)]
+        ip = self._cell(cells, cp)  # (...,) cell index or -1
+        ig = self._cell(cells, cg)
         valid = (ip >= 0) & (ig >= 0)
         ipc, igc = np.where(valid, ip, 0), np.where(valid, ig, 0)
         direct = dist[ipc, igc] <= np.linalg.norm(cp - cg, axis=-1) + 1.5  # nothing in the way
         nb = cp[..., None, :] + _NEIGHBOURS  # (..., 8, 2)
-        nbx, nby = np.clip(nb[..., 0], 0, w - 1), np.clip(nb[..., 1], 0, h - 1)
-        inb = cells[nbx, nby]  # (..., 8)
-        step = np.linalg.norm(_NEIGHBOURS, axis=-1)
-        cost = np.where(inb >= 0, dist[np.maximum(inb, 0), igc[..., None]] + step, np.inf)
+        inb = self._cell(cells, nb)  # (..., 8)
+        cost = np.where(inb >= 0, dist[np.maximum(inb, 0), igc[..., None]] + _NEIGHBOUR_STEP, np.inf)
         best = np.argmin(cost, axis=-1)
-        target = np.take_along_axis(nb, best[..., None, None], axis=-2)[..., 0, :] + 0.5
+        flat_nb = nb.reshape(-1, len(_NEIGHBOURS), 2)
+        target = flat_nb[np.arange(len(flat_nb)), best.ravel()].reshape(cp.shape) + 0.5
         use_direct = direct | ~valid
         return _unit(np.where(use_direct[..., None], straight, target - pos))
+
+    def _cell(self, cells: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """cells[x, y] for integer cells c (..., 2), clamped into the map."""
+        w, h = self.size
+        return cells[np.minimum(np.maximum(c[..., 0], 0), w - 1), np.minimum(np.maximum(c[..., 1], 0), h - 1)]
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
