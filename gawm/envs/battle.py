@@ -314,7 +314,7 @@ class VecBattle:
         moving = (moving_order | chasing | free) & alive & self.mobile
         # a unit in its backswing starts walking when it ends, unless ordered to move
         start = np.where(moving_order, 0.0, np.minimum(np.maximum(self.back_until, 0.0), STEP_MUL))
-        travel = np.where(chasing, tdist - 0.95 * treach, np.sqrt(((goal - self.pos) ** 2).sum(-1)))
+        travel = np.where(chasing, tdist - 0.95 * treach, motion.length(goal - self.pos))
         step_len = np.where(moving, np.minimum(self.speed * (STEP_MUL - start), np.maximum(travel, 0.0)), 0.0)
         steer = moving & chasing & self.melee
         if steer.any():  # melee chasers head for a free contact point of their target, around whoever is in the way
@@ -357,7 +357,7 @@ class VecBattle:
                                                self.terrain.pathable)
         tslots, tfree = slots[which], free[which]  # (S, K, 2), (S, K) the contact points of each chaser's target
         gap = tslots - self.pos[sb, su][:, None, :]
-        d_slot = np.where(tfree, np.sqrt((gap * gap).sum(-1)), np.inf)  # (S, K)
+        d_slot = np.where(tfree, motion.length(gap), np.inf)  # (S, K)
         k = d_slot.argmin(-1)
         near = d_slot.min(-1)
         use = np.isfinite(near)  # the target has a free contact point; otherwise walk at the target itself
@@ -514,7 +514,7 @@ class VecBattle:
         tg = np.maximum(tgt, 0)
         flat_tg = b * self.U + tg
         diff = path.reshape(-1, STEP_MUL + 1, 2)[flat_tg] - path[b, u]  # (S, 9, 2)
-        tdist = np.sqrt((diff * diff).sum(-1))
+        tdist = motion.length(diff)
         okr = (tdist <= self._reach_eps[u, tg][..., None]) & (tgt >= 0)[..., None]
         return okr, flat_tg, tdist
 

@@ -15,6 +15,14 @@ MAX_RELAX_PASSES = 6  # passes per step at most; a pass pushes every overlapping
 OVERLAP_TOL = 0.02  # overlap (distance units, 5% of a zergling's radius) below which footprints touch
 
 
+def length(v: np.ndarray) -> np.ndarray:
+    """Euclidean length over the last axis of v (..., 2), sqrt(x*x + y*y): the value np.linalg.norm(v,
+    axis=-1) and np.sqrt((v * v).sum(-1)) give, bit for bit, at a fraction of their cost on large arrays
+    (numpy reduces a 2-long axis slowly: 5x slower on (64, 16, 9, 2))."""
+    x, y = v[..., 0], v[..., 1]
+    return np.sqrt(x * x + y * y)
+
+
 def pairwise(pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """dx[b, i, j] = x_j - x_i, dy likewise, and the distance, each (B, U, U)."""
     x, y = pos[..., 0], pos[..., 1]
@@ -76,7 +84,7 @@ def steer_around(pos: np.ndarray, direction: np.ndarray, look: np.ndarray, steer
     rj = radius[j]
     waypoint = pj + left * (side * (radius[None, :] + rj + 0.05))[..., None]
     new = waypoint - pos
-    new /= np.maximum(np.linalg.norm(new, axis=-1, keepdims=True), 1e-9)
+    new /= np.maximum(length(new)[..., None], 1e-9)
     return np.where(any_b[..., None], new, direction)
 
 

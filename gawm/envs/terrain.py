@@ -15,6 +15,8 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import shortest_path
 
+from gawm.envs.motion import length
+
 _NEIGHBOURS = np.array([(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)], dtype=np.int64)
 _NEIGHBOUR_STEP = np.linalg.norm(_NEIGHBOURS, axis=-1)  # (8,) length of the step to each neighbour cell
 
@@ -98,7 +100,7 @@ class Terrain:
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    n = length(v)[..., None]
     return np.where(n > 1e-9, v / np.maximum(n, 1e-9), 0.0)
 
 
