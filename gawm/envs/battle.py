@@ -407,7 +407,7 @@ class VecBattle:
         # fraction of its path each unit has walked at loop t: (B, U, 9)
         frac = np.minimum(np.maximum((self._loops - start[..., None]) / np.maximum(dur[..., None], 1e-9), 0.0), 1.0)
         frac = np.where(dur[..., None] > 0, frac, self._moved_at)
-        path = pos0[:, :, None, :] + delta[:, :, None, :] * frac[..., None]  # (B, U, 9, 2)
+        path = _along(pos0, delta, frac)  # (B, U, 9, 2)
         okr, flat_tg, tdist = self._reach_table(path, self._bidx, self._uidx)
         ready = np.maximum(self.cd_ready, self.acq_ready)
         # holding units can lose a target by its leaving reach; anyone can by its death (checked after damage)
@@ -591,6 +591,16 @@ class VecBattle:
         self.done = terminated.copy()
         self.won = won
         return reward, terminated, won, limit
+
+
+def _along(pos0: np.ndarray, delta: np.ndarray, frac: np.ndarray) -> np.ndarray:
+    """Points pos0 + delta * frac (B, U, 9, 2) for pos0, delta (B, U, 2) and frac (B, U, 9), one coordinate at
+    a time (the same values as broadcasting over the 2-long coordinate axis, 3x faster on 64 battles)."""
+    out = np.empty(frac.shape + (2,))
+    for c in range(2):
+        np.multiply(delta[:, :, None, c], frac, out=out[..., c])
+        out[..., c] += pos0[:, :, None, c]
+    return out
 
 
 def actions_is_move(actions: np.ndarray) -> np.ndarray:
