@@ -165,7 +165,12 @@ class VecBattle:
         self.won[idx] = False
         self.last_action[idx] = 0.0
         self.credited[idx] = 0.0
-        self._changed()
+        self._avail = None
+        if self._pairwise is not None and mask is not None:  # the other battles' distances still hold
+            for table, fresh in zip(self._pairwise, motion.pairwise(self.pos[idx])):
+                table[idx] = fresh
+        else:
+            self._pairwise = None
 
     # ------------------------------------------------------------------ queries
     @property

@@ -103,10 +103,9 @@ class FeatureBuilder:
         vis = (d_e < SIGHT_RANGE) & alive[:, None, N:] & alive[:, :N, None]
         f = np.empty((B, N, E, self._nf_en))
         f[..., 0] = avail[..., 6:]
-        f[..., 1] = d_e
-        f[..., 2] = dx[:, :N, N:]
-        f[..., 3] = dy[:, :N, N:]
-        f[..., 1:4] /= SIGHT_RANGE
+        f[..., 1] = d_e / SIGHT_RANGE
+        f[..., 2] = dx[:, :N, N:] / SIGHT_RANGE
+        f[..., 3] = dy[:, :N, N:] / SIGHT_RANGE
         f[..., 4] = hp_frac[:, None, N:]
         if self.shield_en:
             f[..., 5] = sh_frac[:, None, N:]
@@ -122,10 +121,9 @@ class FeatureBuilder:
         vis = (d_a < SIGHT_RANGE) & a_alive[:, ids] & a_alive[..., None]
         f = np.empty((B, N, N - 1, self._nf_al))
         f[..., 0] = 1.0
-        f[..., 1] = d_a
-        f[..., 2] = dx[:, ii, ids]
-        f[..., 3] = dy[:, ii, ids]
-        f[..., 1:4] /= SIGHT_RANGE
+        f[..., 1] = d_a / SIGHT_RANGE
+        f[..., 2] = dx[:, ii, ids] / SIGHT_RANGE
+        f[..., 3] = dy[:, ii, ids] / SIGHT_RANGE
         f[..., 4] = hp_frac[:, ids]
         if self.shield_al:
             f[..., 5] = sh_frac[:, ids]
