@@ -100,7 +100,8 @@ class VecBattle:
         self.splash_half = f("splash_half_length")[self.splash_src]
         self.splash_enemy = ~self.same_team[self.splash_src]  # (S, U)
         e = slice(self.N, self.U)
-        self.max_reward = self.E * REWARD_DEATH + REWARD_WIN + float((self.max_hp[e] + self.max_sh[e]).sum())
+        self._enemy_full = self.max_hp[e] + self.max_sh[e]  # (E,) each enemy's health + shields when unhurt
+        self.max_reward = self.E * REWARD_DEATH + REWARD_WIN + float(self._enemy_full.sum())
         ally_off = (np.array(spec.ally_offsets, dtype=np.float64) if spec.ally_offsets is not None
                     else _formation(spec.allies, spec.ally_facing, spec.ally_rows, spec.ally_spacing))
         self._spawn_offsets = (ally_off, _formation(spec.enemies, spec.enemy_facing, spec.enemy_rows))
@@ -565,8 +566,9 @@ class VecBattle:
     def _finish(self, actions: np.ndarray, alive0: np.ndarray):
         N, U = self.N, self.U
         now_alive = self.hp > 0
-        # since_damage holds -t for units hit at loop t this step, else the count at the step's start
-        since_end = np.where(self.since_damage <= 0, STEP_MUL + self.since_damage, self.since_damage + STEP_MUL)
+        # since_damage holds -t for units hit at loop t this step (STEP_MUL - t loops ago at the step's end),
+        # else the count at the step's start: either way the count at the end is since_damage + STEP_MUL
+        since_end = self.since_damage + STEP_MUL
         regen_loops = np.minimum(np.maximum(since_end - SHIELD_REGEN_DELAY_LOOPS, 0.0), STEP_MUL)
         self.since_damage = since_end
         self.sh = np.where(now_alive, np.minimum(self.max_sh, self.sh + SHIELD_REGEN_PER_LOOP * regen_loops), 0.0)
@@ -579,20 +581,18 @@ class VecBattle:
         self.rel_at = np.where(now_alive, self.rel_at, _NEVER)
 
         e = slice(N, U)
-        deficit = (self.max_hp[e] + self.max_sh[e]) - (self.hp[:, e] + self.sh[:, e])
+        deficit = self._enemy_full - (self.hp[:, e] + self.sh[:, e])
         credit = np.maximum(deficit - self.credited, 0.0).sum(-1)
         self.credited = np.maximum(self.credited, deficit)
         kills = (alive0[:, e] & ~now_alive[:, e]).sum(-1)
-        n_allies = now_alive[:, :N].sum(-1)
-        n_enemies = now_alive[:, e].sum(-1)
-        won = (n_allies > 0) & (n_enemies == 0)
-        lost = (n_allies == 0) & (n_enemies > 0)
-        wiped = (n_allies == 0) & (n_enemies == 0)
+        allies_left, enemies_left = now_alive[:, :N].any(-1), now_alive[:, e].any(-1)
+        won = allies_left & ~enemies_left
+        ended = ~(allies_left & enemies_left)  # won, lost or both sides wiped out
         self.t += 1
-        limit = (self.t >= self.spec.episode_limit) & ~(won | lost | wiped)
+        limit = (self.t >= self.spec.episode_limit) & ~ended
         reward = (credit + REWARD_DEATH * kills + REWARD_WIN * won) * (REWARD_SCALE_RATE / self.max_reward)
         self.last_action = self._one_hot[actions]
-        terminated = won | lost | wiped | limit
+        terminated = ended | limit
         self.done = terminated.copy()
         self.won = won
         return reward, terminated, won, limit
