@@ -62,3 +62,19 @@ def test_the_golden_comparison_catches_a_one_loop_change():
         golden = dict(f)
     bad = mismatches(golden, "8m", "scripted", rollout("8m", "scripted", env_cls=slower_env))
     assert any(line.startswith("reward") for line in bad), bad
+
+
+def test_open_map_pathable_shortcut_matches_the_grid_lookup():
+    """Terrain.pathable answers open maps with a bounds test; it must agree with the padded-grid lookup that
+    walled maps use, on the boundaries too."""
+    from gawm.envs.terrain import Terrain
+
+    terrain = Terrain("open", (32, 32))
+    rng = np.random.default_rng(0)
+    edges = np.array([-1.0, -1e-12, 0.0, 1e-12, 31.0, 32.0 - 1e-9, 32.0, 33.0])
+    pts = np.concatenate([rng.uniform(-3.0, 35.0, (500, 2)), np.stack(np.meshgrid(edges, edges), -1).reshape(-1, 2)])
+    terrain.is_open = False  # the general path: floor, clamp into the padded grid, look up
+    by_grid = terrain.pathable(pts)
+    terrain.is_open = True
+    assert np.array_equal(terrain.pathable(pts), by_grid)
+    assert by_grid.any() and not by_grid.all()

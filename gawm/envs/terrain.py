@@ -47,12 +47,15 @@ class Terrain:
         self.grid = _grid(name, size)  # (W, H) bool
         self.is_open = bool(self.grid.all())
         self._upper = np.array([size[0] - 1e-3, size[1] - 1e-3])  # (2,) the largest coordinates inside the map
+        self._size = np.array(size, dtype=np.float64)  # (2,)
         self._padded = np.zeros((size[0] + 2, size[1] + 2), dtype=bool)  # a wall ring outside the map
         self._padded[1:-1, 1:-1] = self.grid
         self._geo = None if self.is_open else _geodesic(name, size)
 
     def pathable(self, pos: np.ndarray) -> np.ndarray:
         """True where the point lies on a walkable cell inside the map."""
+        if self.is_open:  # every cell is walkable: inside the map is enough (floor(x) in [0, w) iff x in [0, w))
+            return ((pos >= 0.0) & (pos < self._size)).all(-1)
         w, h = self.size
         c = np.floor(pos).astype(np.intp)  # (..., 2) cell; shifted by one into the padded grid below
         cx = np.minimum(np.maximum(c[..., 0], -1), w) + 1
