@@ -78,3 +78,40 @@ def test_open_map_pathable_shortcut_matches_the_grid_lookup():
     terrain.is_open = True
     assert np.array_equal(terrain.pathable(pts), by_grid)
     assert by_grid.any() and not by_grid.all()
+
+
+# attributes the speed work (issue 12) added to the simulator's objects, which checkpoints of runs started
+# before it (commit 268c31a) do not hold: unpickling must rebuild them
+ADDED_SINCE_268C31A = {
+    "battle": ("_agent_idx", "_enemy_full", "_move_offset", "_one_hot", "_reach_eps", "_scan_reach"),
+    "features": ("_al_end", "_ally_id_types", "_ally_rows", "_en_end", "_nf_al", "_nf_en"),
+    "terrain": ("_size", "_upper"),
+}
+
+
+@pytest.mark.parametrize("map_name", ["2s3z", "corridor"])
+def test_battles_pickled_before_the_lookup_tables_existed_resume_identically(map_name):
+    """A training checkpoint pickles its VecSimEnv; one written by older code lacks the per-map lookup tables,
+    and must resume and play exactly like the battle it was taken from."""
+    import copy
+    import pickle
+
+    env = VecSimEnv(map_name, 3, seed=0)
+    rng = np.random.default_rng(0)
+
+    def play(envs, steps):
+        for _ in range(steps):
+            avail = envs[0].get_avail_actions()
+            actions = (rng.random(avail.shape) * avail).argmax(-1)
+            outs = [(e.get_obs(), e.get_state(), e.step(actions)[0]) for e in envs]
+            assert all(np.array_equal(a, b) for a, b in zip(outs[0], outs[-1]))
+            for e in envs:
+                e.reset(e.battle.done)
+
+    play([env], 10)
+    old = copy.deepcopy(env)
+    for owner, obj in (("battle", old.battle), ("features", old.features), ("terrain", old.battle.terrain)):
+        for name in ADDED_SINCE_268C31A[owner]:
+            delattr(obj, name)
+    resumed = pickle.loads(pickle.dumps(old))
+    play([env, resumed], 30)

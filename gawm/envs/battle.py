@@ -90,9 +90,6 @@ class VecBattle:
         self.hit_damage = f("damage")[:, None] + f("bonus")[:, None] * bonus_applies
         # centre distance within which a can hit t (SC2 ranges are edge to edge): (U, U)
         self.reach = f("range")[:, None] + self.radius[:, None] + self.radius[None, :]
-        self._reach_eps = self.reach + _REACH_EPS  # (U, U) what every in-reach test compares with
-        # centre distance within which a acquires t (SMAClite: minimum scan range + the target's radius): (U, U)
-        self._scan_reach = self.scan[:, None] + self.radius[None, :]
         # radius of the melee units of the other team: where their contact points around each unit lie (U,)
         melee_r = np.where(self.melee, self.radius, 0.0)
         self._melee_r = np.array([melee_r[~self.same_team[u]].max(initial=0.0) for u in range(self.U)])
@@ -100,8 +97,7 @@ class VecBattle:
         self.splash_half = f("splash_half_length")[self.splash_src]
         self.splash_enemy = ~self.same_team[self.splash_src]  # (S, U)
         e = slice(self.N, self.U)
-        self._enemy_full = self.max_hp[e] + self.max_sh[e]  # (E,) each enemy's health + shields when unhurt
-        self.max_reward = self.E * REWARD_DEATH + REWARD_WIN + float(self._enemy_full.sum())
+        self.max_reward = self.E * REWARD_DEATH + REWARD_WIN + float((self.max_hp[e] + self.max_sh[e]).sum())
         ally_off = (np.array(spec.ally_offsets, dtype=np.float64) if spec.ally_offsets is not None
                     else _formation(spec.allies, spec.ally_facing, spec.ally_rows, spec.ally_spacing))
         self._spawn_offsets = (ally_off, _formation(spec.enemies, spec.enemy_facing, spec.enemy_rows))
@@ -128,16 +124,31 @@ class VecBattle:
         self._avail: np.ndarray | None = None
         self._bidx = np.arange(B)[:, None]
         self._uidx = np.arange(U)[None, :]
-        self._agent_idx = np.arange(N)[None, :]
-        self._one_hot = np.eye(self.A)  # (A, A) rows of the last-action one-hot
-        # displacement (A, 2) a move action orders (rows of other actions unused); rows 2..5: north, south, east, west
-        self._move_offset = MOVE_DIRS[np.minimum(np.maximum(np.arange(self.A) - 2, 0), 3)] * MOVE_AMOUNT
         self._loops = np.arange(STEP_MUL + 1, dtype=np.float64)  # 0..8
         self._moved_at = (self._loops > 0).astype(np.float64)  # units pushed without walking: moved by loop 1
         self._flat_base = np.arange(B)[:, None] * U  # (B, 1): row offset of battle b in (B*U) flat arrays
         self._has_missile = self.missile_speed > 0
         self._missile_div = np.where(self._has_missile, self.missile_speed, 1.0)
+        self._lookup_tables()
         self.reset()
+
+    def _lookup_tables(self) -> None:
+        """Per-map tables the step reads instead of recomputing them, derived from the attributes above.
+        Also run on unpickling (`__setstate__`), so that battles pickled before these tables existed (in the
+        checkpoints of runs started on older code) resume."""
+        e = slice(self.N, self.U)
+        self._reach_eps = self.reach + _REACH_EPS  # (U, U) what every in-reach test compares with
+        # centre distance within which a acquires t (SMAClite: minimum scan range + the target's radius): (U, U)
+        self._scan_reach = self.scan[:, None] + self.radius[None, :]
+        self._enemy_full = self.max_hp[e] + self.max_sh[e]  # (E,) each enemy's health + shields when unhurt
+        self._agent_idx = np.arange(self.N)[None, :]
+        self._one_hot = np.eye(self.A)  # (A, A) rows of the last-action one-hot
+        # displacement (A, 2) a move action orders (rows of other actions unused); rows 2..5: north, south, east, west
+        self._move_offset = MOVE_DIRS[np.minimum(np.maximum(np.arange(self.A) - 2, 0), 3)] * MOVE_AMOUNT
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lookup_tables()
 
     # ------------------------------------------------------------------ reset
     def reset(self, mask: np.ndarray | None = None) -> None:

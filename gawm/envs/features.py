@@ -55,8 +55,6 @@ class FeatureBuilder:
             self.enemy_types[np.arange(E), [spec.type_id(u, False) for u in spec.enemies]] = 1.0
         # ally_ids[i] = the other agents in id order (N, N-1)
         self.ally_ids = np.array([[j for j in range(N) if j != i] for i in range(N)], dtype=np.int64).reshape(N, N - 1)
-        self._ally_rows = np.arange(N)[:, None]  # (N, 1): pairs (i, ally_ids[i]) index (U, U) tables
-        self._ally_id_types = self.ally_types[self.ally_ids]  # (N, N-1, bits)
         self.shield_al = spec.shield_bits_ally > 0
         self.shield_en = spec.shield_bits_enemy > 0
         w, h = spec.size
@@ -64,11 +62,22 @@ class FeatureBuilder:
         self.extent = np.array([float(w), float(h)])
         self.obs_dim = obs_size(spec)
         self.state_dim = state_size(spec)
-        # column layout of one agent's observation: move | enemies | allies | own
-        self._nf_en = 5 + spec.shield_bits_enemy + bits
-        self._nf_al = 5 + spec.shield_bits_ally + bits
+        self._layout()
+
+    def _layout(self) -> None:
+        """The column layout of one agent's observation (move | enemies | allies | own) and index tables.
+        Also run on unpickling, so that builders pickled before these existed (older checkpoints) resume."""
+        spec, N, E = self.battle.spec, self.battle.N, self.battle.E
+        self._nf_en = 5 + spec.shield_bits_enemy + spec.unit_type_bits
+        self._nf_al = 5 + spec.shield_bits_ally + spec.unit_type_bits
         self._en_end = 4 + E * self._nf_en
         self._al_end = self._en_end + (N - 1) * self._nf_al
+        self._ally_rows = np.arange(N)[:, None]  # (N, 1): pairs (i, ally_ids[i]) index (U, U) tables
+        self._ally_id_types = self.ally_types[self.ally_ids]  # (N, N-1, bits)
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._layout()
 
     def obs(self, avail: np.ndarray | None = None) -> np.ndarray:
         """(B, N, obs_dim) float32."""

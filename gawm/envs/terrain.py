@@ -46,11 +46,19 @@ class Terrain:
         self.size = size
         self.grid = _grid(name, size)  # (W, H) bool
         self.is_open = bool(self.grid.all())
-        self._upper = np.array([size[0] - 1e-3, size[1] - 1e-3])  # (2,) the largest coordinates inside the map
-        self._size = np.array(size, dtype=np.float64)  # (2,)
         self._padded = np.zeros((size[0] + 2, size[1] + 2), dtype=bool)  # a wall ring outside the map
         self._padded[1:-1, 1:-1] = self.grid
         self._geo = None if self.is_open else _geodesic(name, size)
+        self._bounds()
+
+    def _bounds(self) -> None:
+        """The map's extent as arrays for the open-map shortcuts; also run on unpickling (older checkpoints)."""
+        self._size = np.array(self.size, dtype=np.float64)  # (2,)
+        self._upper = self._size - 1e-3  # (2,) the largest coordinates inside the map
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._bounds()
 
     def pathable(self, pos: np.ndarray) -> np.ndarray:
         """True where the point lies on a walkable cell inside the map."""
