@@ -271,7 +271,8 @@ class VecBattle:
         gap0 = d0 - self.reach
         closing = (d1 <= self.reach) & ~self.same_team & alive0[:, None, :]
         t_in = np.where(closing, np.ceil(STEP_MUL * np.maximum(gap0, 0.0) / np.maximum(d0 - d1, 1e-9)), np.inf)
-        idle_at = np.where((hold | stopped) & alive0 & (self.tgt < 0), np.minimum(np.maximum(t_in.min(-1), 1), STEP_MUL), np.inf)
+        first_in = np.minimum(np.maximum(t_in.min(-1), 1), STEP_MUL)
+        idle_at = np.where((hold | stopped) & alive0 & (self.tgt < 0), first_in, np.inf)
         self._weapons(pos0, delta, start, dur, hold, idle_at)
         self.pos = pos1
         self._changed()
@@ -546,7 +547,8 @@ class VecBattle:
         in_reach = (d <= self._reach_eps[u]) & alive[b] & ~self.same_team[u]
         idx, ok = targeting.best(d, in_reach, self.threat)
         new = np.where(ok, idx, -1)
-        self.acq_ready[b, u] = np.where(ok, np.maximum(self.acq_ready[b, u], t + self.retarget[u]), self.acq_ready[b, u])
+        acq = self.acq_ready[b, u]
+        self.acq_ready[b, u] = np.where(ok, np.maximum(acq, t + self.retarget[u]), acq)
         self.rel_at[b, u] = _NEVER
         self.tgt[b, u] = new
 

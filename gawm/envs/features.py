@@ -91,8 +91,10 @@ class FeatureBuilder:
         hp_frac, sh_frac = self._health_fractions()
         out = np.empty((B, N, self.obs_dim), dtype=np.float32)
         out[..., :4] = avail[..., 2:6]
-        out[..., 4:self._en_end] = self._enemy_block(avail, dx, dy, dist, alive, hp_frac, sh_frac).reshape(B, N, -1)
-        out[..., self._en_end:self._al_end] = self._ally_block(dx, dy, dist, a_alive, hp_frac, sh_frac).reshape(B, N, -1)
+        enemies = self._enemy_block(avail, dx, dy, dist, alive, hp_frac, sh_frac)  # (B, N, E, nf_en)
+        out[..., 4:self._en_end] = enemies.reshape(B, N, -1)
+        allies = self._ally_block(dx, dy, dist, a_alive, hp_frac, sh_frac)  # (B, N, N-1, nf_al)
+        out[..., self._en_end:self._al_end] = allies.reshape(B, N, -1)
         own = out[..., self._al_end:]
         own[..., 0] = hp_frac[:, :N] * a_alive
         if self.shield_al:
