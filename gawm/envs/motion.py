@@ -28,9 +28,7 @@ def pairwise(pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     x, y = pos[..., 0], pos[..., 1]
     dx = x[:, None, :] - x[:, :, None]
     dy = y[:, None, :] - y[:, :, None]
-    d = dx * dx  # in place from here: the same values, one temporary instead of three (2.5x faster on 48 battles)
-    d += dy * dy
-    return dx, dy, np.sqrt(d, out=d)
+    return dx, dy, np.sqrt(dx * dx + dy * dy)
 
 
 N_SLOTS = 8  # contact points around a unit (eight zerglings fit around a zealot)
@@ -142,9 +140,7 @@ def _overlaps(pos: np.ndarray, reach: np.ndarray, pair_ok: np.ndarray) -> tuple[
     tolerance (b, U, U) bool, for positions pos (b, U, 2) and candidate pairs pair_ok (b, U, U)."""
     dx, dy, d = pairwise(pos)
     overlap = reach - d
-    pair = overlap > OVERLAP_TOL
-    pair &= pair_ok
-    return dx, dy, d, overlap, pair
+    return dx, dy, d, overlap, (overlap > OVERLAP_TOL) & pair_ok
 
 
 def _yield_share(B: int, U: int, mobile: np.ndarray, anchored: np.ndarray | None,
@@ -170,15 +166,10 @@ def _pass_shift(dx: np.ndarray, dy: np.ndarray, d: np.ndarray, overlap: np.ndarr
     if coincident.any():
         dx = np.where(coincident, np.sign(np.arange(U)[None, :] - np.arange(U)[:, None]), dx)
         d = np.where(coincident, 1.0, d)
-    push = overlap + 0.5 * OVERLAP_TOL  # in place from here (the pass's tables are not used again)
-    push *= weight
-    push /= np.maximum(d, 1e-9)
-    push = np.where(pair, push, 0.0)  # (b, U, U)
-    dx *= push
-    dy *= push
+    push = np.where(pair, (overlap + 0.5 * OVERLAP_TOL) * weight / np.maximum(d, 1e-9), 0.0)  # (b, U, U)
     shift = np.empty(d.shape[:2] + (2,))
-    shift[..., 0] = -dx.sum(2)
-    shift[..., 1] = -dy.sum(2)
+    shift[..., 0] = -(push * dx).sum(2)
+    shift[..., 1] = -(push * dy).sum(2)
     return shift
 
 
