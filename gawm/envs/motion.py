@@ -18,7 +18,7 @@ OVERLAP_TOL = 0.02  # overlap (distance units, 5% of a zergling's radius) below 
 def length(v: np.ndarray) -> np.ndarray:
     """Euclidean length over the last axis of v (..., 2), sqrt(x*x + y*y): the value np.linalg.norm(v,
     axis=-1) and np.sqrt((v * v).sum(-1)) give, bit for bit, at a fraction of their cost on large arrays
-    (numpy reduces a 2-long axis slowly: 5x slower on (64, 16, 9, 2))."""
+    (numpy reduces a 2-long axis slowly: 5x slower on (64, 16, 9, 2), benchmarks/sim_kernels.py)."""
     x, y = v[..., 0], v[..., 1]
     return np.sqrt(x * x + y * y)
 
