@@ -52,6 +52,10 @@ _NEVER = np.inf
 class VecBattle:
     """State and dynamics of `n_envs` battles on one map."""
 
+    # the weapon loop skips game loops without work (see _weapons); False processes every loop, the same
+    # results more slowly on single battles (benchmarks/sim_kernels.py compares the two)
+    look_ahead: bool = True
+
     def __init__(self, spec: MapSpec, n_envs: int, seed: int | None = None):
         if n_envs < 1:
             raise ValueError(f"n_envs must be >= 1, got {n_envs}")
@@ -421,7 +425,9 @@ class VecBattle:
         damage) run only when they have work. Loops in which nothing can happen are skipped: `_next_event`
         finds the next loop with work in one batch of (B, U, loops) operations; in a single battle about one
         loop in seven has work (8m, random play). A quiet loop changes no state, so skipping it changes
-        nothing."""
+        nothing. On single battles of the open maps this takes 10-25% off the weapon loop; on corridor and
+        with 64 battles, where most loops have work somewhere, it gains nothing and costs up to a few
+        percent (benchmarks/sim_kernels.py)."""
         # fraction of its path each unit has walked at loop t: (B, U, 9)
         frac = np.minimum(np.maximum((self._loops - start[..., None]) / np.maximum(dur[..., None], 1e-9), 0.0), 1.0)
         frac = np.where(dur[..., None] > 0, frac, self._moved_at)
@@ -434,7 +440,7 @@ class VecBattle:
         keep_checking = idle_any or bool(hold.any())  # whether `check` stays on after a loop that checked
         # look ahead for the next loop with work while doing so skips loops: with many battles nearly every
         # loop has work somewhere, and once a look-ahead finds work in the very next loop it stops for the step
-        t, look = 0, True
+        t, look = 0, self.look_ahead
         while t < STEP_MUL:
             t += 1
             if look:
