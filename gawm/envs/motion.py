@@ -104,15 +104,15 @@ def relax(pos: np.ndarray, solid: np.ndarray, mobile: np.ndarray, radius: np.nda
     if not table[-1].any():
         return pos  # nothing overlaps: the common case, decided with one distance table
     weight = np.where(pair_ok, _yield_share(B, U, mobile, anchored, same_team), 0.0)  # (B, U, U)
-    start = pos
-    pos = pos.copy()
+    start = pos  # (passes rebind pos to new arrays before writing into it: the caller's stays as it was)
     idx: np.ndarray | None = None  # battles that may still overlap (None: all); each pass works on those only
     prev = np.full(B, np.inf)  # each battle's worst overlap in the previous pass
+    p = pos  # (b, U, 2) the positions of the battles in idx
     for k in range(MAX_RELAX_PASSES):
         if k > 0:
-            table = _overlaps(pos if idx is None else pos[idx], reach, pair_ok if idx is None else pair_ok[idx])
-        dx, dy, d, overlap, pair = table
-        worst = np.where(pair, overlap, 0.0).max((1, 2))  # (b,)
+            p = pos if idx is None else pos[idx]
+            table = _overlaps(p, reach, pair_ok if idx is None else pair_ok[idx])
+        worst = np.where(table[-1], table[3], 0.0).max((1, 2))  # (b,) the largest overlap of each battle
         # a battle is done when nothing overlaps, or when a pass no longer helps (units pinned to a wall)
         busy = worst > OVERLAP_TOL
         if k >= 3:
@@ -123,15 +123,16 @@ def relax(pos: np.ndarray, solid: np.ndarray, mobile: np.ndarray, radius: np.nda
             prev = worst
         else:
             prev[idx] = worst
-        w = weight if idx is None else weight[idx]
+        # the pass is computed for every battle in idx (cheaper than copying its tables down to the busy
+        # ones); the battles that are done keep their positions and leave idx
+        shift = _pass_shift(*table, weight if idx is None else weight[idx])
+        moved = p + shift if busy.all() else np.where(busy[:, None, None], p + shift, p)
+        if idx is None:
+            pos = moved
+        else:
+            pos[idx] = moved
         if not busy.all():
             idx = np.flatnonzero(busy) if idx is None else idx[busy]
-            dx, dy, d, overlap, pair, w = dx[busy], dy[busy], d[busy], overlap[busy], pair[busy], w[busy]
-        shift = _pass_shift(dx, dy, d, overlap, pair, w)
-        if idx is None:
-            pos = pos + shift
-        else:
-            pos[idx] += shift
     return clip(start, pos - start)  # walls: one clip of each unit's total push (passes ignore walls)
 
 
