@@ -562,10 +562,10 @@ class VecBattle:
                alive: np.ndarray, t: int) -> bool:
         """Hits from `src` units on `victim` (and the colossus's line) at loop t; True if a unit died."""
         B, U = self.B, self.U
-        valid = src & alive.ravel()[self._flat_base + victim]
+        flat = (self._flat_base + victim).ravel()  # (B*U,) each hit's victim in the flattened (B*U) units
+        valid = src & alive.ravel()[flat].reshape(B, U)
         hits = valid * self.hits_per_attack  # (B, U)
         raw = hits * self.hit_damage[self._uidx, victim]
-        flat = (np.arange(B)[:, None] * U + victim).ravel()
         raw_in = np.bincount(flat, weights=raw.ravel(), minlength=B * U).reshape(B, U)
         hits_in = np.bincount(flat, weights=hits.ravel(), minlength=B * U).reshape(B, U)
         if self.splash_src.size:
