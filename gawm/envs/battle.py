@@ -269,19 +269,24 @@ class VecBattle:
         delta, start, dur = self._movement(actions, moving_order, hold, alive0)
         pos1 = pos0 + delta
         end = motion.pairwise(pos1)
-        # holding units without a target acquire when the first enemy comes into reach during the step; the
-        # loop is found by interpolating each pair's distance between the step's start and end: (B, U)
-        d0, d1 = self.pairwise()[2], end[2]
-        gap0 = d0 - self.reach
-        closing = (d1 <= self.reach) & ~self.same_team & alive0[:, None, :]
-        t_in = np.where(closing, np.ceil(STEP_MUL * np.maximum(gap0, 0.0) / np.maximum(d0 - d1, 1e-9)), np.inf)
-        first_in = np.minimum(np.maximum(t_in.min(-1), 1), STEP_MUL)
-        idle_at = np.where((hold | stopped) & alive0 & (self.tgt < 0), first_in, np.inf)
+        idle = (hold | stopped) & alive0 & (self.tgt < 0)  # (B, U) holding units without a target
+        idle_at = self._first_in_reach(end[2], alive0, idle) if idle.any() else np.full(idle.shape, np.inf)
         self._weapons(pos0, delta, start, dur, hold, idle_at)
         self.pos = pos1
         self._changed()
         self._pairwise = end  # positions are final; the distances serve the next observation
         return self._finish(actions, alive0)
+
+    def _first_in_reach(self, d1: np.ndarray, alive0: np.ndarray, idle: np.ndarray) -> np.ndarray:
+        """The loop (B, U) at which an idle unit acquires: holding units without a target acquire when the
+        first enemy comes into reach during the step, found by interpolating each pair's distance between
+        the step's start and its end d1 (B, U, U); inf for the units not idle."""
+        d0 = self.pairwise()[2]
+        gap0 = d0 - self.reach
+        closing = (d1 <= self.reach) & ~self.same_team & alive0[:, None, :]
+        t_in = np.where(closing, np.ceil(STEP_MUL * np.maximum(gap0, 0.0) / np.maximum(d0 - d1, 1e-9)), np.inf)
+        first_in = np.minimum(np.maximum(t_in.min(-1), 1), STEP_MUL)
+        return np.where(idle, first_in, np.inf)
 
     # ..................................................................... 1. orders
     def _orders(self, actions: np.ndarray, stopped: np.ndarray, moving_order: np.ndarray, alive: np.ndarray) -> None:
