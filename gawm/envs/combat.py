@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from gawm.envs.motion import length
+
 BEAM_HALF_DEPTH = 0.15  # [SL] colossus.json: the laser line is 0.3 deep
 
 
@@ -27,10 +29,10 @@ def line_splash(pos: np.ndarray, src: np.ndarray, victim: np.ndarray, fires: np.
     p_src = pos[:, src]  # (B, S, 2)
     p_vic = pos[bidx, np.maximum(victim, 0)]  # (B, S, 2)
     axis = p_vic - p_src
-    axis /= np.maximum(np.linalg.norm(axis, axis=-1, keepdims=True), 1e-9)
+    axis /= np.maximum(length(axis)[..., None], 1e-9)
     rel = pos[:, None, :, :] - p_vic[:, :, None, :]  # (B, S, U, 2)
     along = np.abs(rel[..., 0] * axis[..., None, 1] - rel[..., 1] * axis[..., None, 0])  # across the shot
-    depth = np.abs((rel * axis[:, :, None, :]).sum(-1))  # along the shot
+    depth = np.abs(rel[..., 0] * axis[:, :, None, 0] + rel[..., 1] * axis[:, :, None, 1])  # along the shot
     hit = (along <= half_length[None, :, None] + radius) & (depth <= radius + BEAM_HALF_DEPTH)
     hit &= enemy_of[None] & fires[..., None]
     hit[bidx, np.arange(len(src))[None, :], np.maximum(victim, 0)] = False  # the primary is counted once

@@ -10,6 +10,8 @@ this way costs the unit's `retarget` delay before its wind-up can start (see bat
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 _PRIORITY_WEIGHT = 1e4  # a threat at any distance on the map beats a non-threat
@@ -20,13 +22,20 @@ def best(d: np.ndarray, allowed: np.ndarray, threat: np.ndarray) -> tuple[np.nda
 
     d, allowed: (B, A, V); threat: (V,) 1 where the victim can fire back. Returns (B, A) int, (B, A) bool.
     """
-    key = np.where(allowed, d - _PRIORITY_WEIGHT * threat, np.inf)
+    return _best_ranked(d - _PRIORITY_WEIGHT * threat, allowed)
+
+
+def _best_ranked(rank: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`best` for a precomputed rank = d - _PRIORITY_WEIGHT * threat (B, A, V): lowest allowed rank."""
+    key = np.where(allowed, rank, np.inf)
     return key.argmin(-1), allowed.any(-1)
 
 
-def gather(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """x[b, a, idx[b, a]] for x (B, A, V) and idx (B, A) (negative indices read column 0)."""
-    return np.take_along_axis(x, np.maximum(idx, 0)[..., None], -1)[..., 0]
+@lru_cache(maxsize=64)
+def _grid(B: int, A: int) -> tuple[np.ndarray, np.ndarray]:
+    """Index arrays (B, 1) and (1, A) that pick x[b, a, idx[b, a]] from a (B, A, V) array (cached per shape:
+    cheaper than np.take_along_axis, which builds them on every call)."""
+    return np.arange(B)[:, None], np.arange(A)[None, :]
 
 
 def acquire(d: np.ndarray, in_reach: np.ndarray, visible: np.ndarray, cur: np.ndarray, chases: np.ndarray,
@@ -37,11 +46,14 @@ def acquire(d: np.ndarray, in_reach: np.ndarray, visible: np.ndarray, cur: np.nd
     current victim or -1; chases: (A,) or (B, A) bool, True for attack-move units that may walk after a
     target, False for static defence and units holding position.
     """
+    rank = d - _PRIORITY_WEIGHT * threat  # one ranking serves both choices below
     has = cur >= 0
-    keep_hit = has & gather(in_reach, cur)
-    hit_idx, can_hit = best(d, in_reach, threat)
-    keep_chase = has & gather(visible, cur) & chases
-    see_idx, sees = best(d, visible & chases[..., None], threat)
+    b, a = _grid(*cur.shape)
+    cur0 = np.maximum(cur, 0)
+    keep_hit = has & in_reach[b, a, cur0]
+    hit_idx, can_hit = _best_ranked(rank, in_reach)
+    keep_chase = has & visible[b, a, cur0] & chases
+    see_idx, sees = _best_ranked(rank, visible & chases[..., None])
     out = np.where(sees, see_idx, -1)
     out = np.where(keep_chase, cur, out)
     out = np.where(can_hit, hit_idx, out)

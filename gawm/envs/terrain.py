@@ -15,7 +15,10 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import shortest_path
 
+from gawm.envs.motion import length
+
 _NEIGHBOURS = np.array([(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)], dtype=np.int64)
+_NEIGHBOUR_STEP = np.linalg.norm(_NEIGHBOURS, axis=-1)  # (8,) length of the step to each neighbour cell
 
 
 def _grid(name: str, size: tuple[int, int]) -> np.ndarray:
@@ -46,9 +49,21 @@ class Terrain:
         self._padded = np.zeros((size[0] + 2, size[1] + 2), dtype=bool)  # a wall ring outside the map
         self._padded[1:-1, 1:-1] = self.grid
         self._geo = None if self.is_open else _geodesic(name, size)
+        self._bounds()
+
+    def _bounds(self) -> None:
+        """The map's extent as arrays for the open-map shortcuts; also run on unpickling (older checkpoints)."""
+        self._size = np.array(self.size, dtype=np.float64)  # (2,)
+        self._upper = self._size - 1e-3  # (2,) the largest coordinates inside the map
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._bounds()
 
     def pathable(self, pos: np.ndarray) -> np.ndarray:
         """True where the point lies on a walkable cell inside the map."""
+        if self.is_open:  # every cell is walkable: inside the map is enough (floor(x) in [0, w) iff x in [0, w))
+            return ((pos >= 0.0) & (pos < self._size)).all(-1)
         w, h = self.size
         c = np.floor(pos).astype(np.intp)  # (..., 2) cell; shifted by one into the padded grid below
         cx = np.minimum(np.maximum(c[..., 0], -1), w) + 1
@@ -58,9 +73,7 @@ class Terrain:
     def clip_move(self, pos: np.ndarray, delta: np.ndarray) -> np.ndarray:
         """pos + delta where walkable; otherwise slide along x or y; otherwise stay."""
         if self.is_open:
-            w, h = self.size
-            new = pos + delta
-            return np.stack([np.clip(new[..., 0], 0.0, w - 1e-3), np.clip(new[..., 1], 0.0, h - 1e-3)], -1)
+            return np.minimum(np.maximum(pos + delta, 0.0), self._upper)
         full = pos + delta
         only_x = pos + delta * np.array([1.0, 0.0])
         only_y = pos + delta * np.array([0.0, 1.0])
@@ -75,27 +88,30 @@ class Terrain:
         if self.is_open:
             return _unit(straight)
         cells, dist = self._geo
-        w, h = self.size
         cp = np.floor(pos).astype(np.int64)
         cg = np.floor(goal).astype(np.int64)
-        ip = cells[np.clip(cp[..., 0], 0, w - 1), np.clip(cp[..., 1], 0, h - 1)]  # (...,) cell index or -1
-        ig = cells[np.clip(cg[..., 0], 0, w - 1), np.clip(cg[..., 1], 0, h - 1)]
+        ip = self._cell(cells, cp)  # (...,) cell index or -1
+        ig = self._cell(cells, cg)
         valid = (ip >= 0) & (ig >= 0)
         ipc, igc = np.where(valid, ip, 0), np.where(valid, ig, 0)
         direct = dist[ipc, igc] <= np.linalg.norm(cp - cg, axis=-1) + 1.5  # nothing in the way
         nb = cp[..., None, :] + _NEIGHBOURS  # (..., 8, 2)
-        nbx, nby = np.clip(nb[..., 0], 0, w - 1), np.clip(nb[..., 1], 0, h - 1)
-        inb = cells[nbx, nby]  # (..., 8)
-        step = np.linalg.norm(_NEIGHBOURS, axis=-1)
-        cost = np.where(inb >= 0, dist[np.maximum(inb, 0), igc[..., None]] + step, np.inf)
+        inb = self._cell(cells, nb)  # (..., 8)
+        cost = np.where(inb >= 0, dist[np.maximum(inb, 0), igc[..., None]] + _NEIGHBOUR_STEP, np.inf)
         best = np.argmin(cost, axis=-1)
-        target = np.take_along_axis(nb, best[..., None, None], axis=-2)[..., 0, :] + 0.5
+        flat_nb = nb.reshape(-1, len(_NEIGHBOURS), 2)
+        target = flat_nb[np.arange(len(flat_nb)), best.ravel()].reshape(cp.shape) + 0.5
         use_direct = direct | ~valid
         return _unit(np.where(use_direct[..., None], straight, target - pos))
 
+    def _cell(self, cells: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """cells[x, y] for integer cells c (..., 2), clamped into the map."""
+        w, h = self.size
+        return cells[np.minimum(np.maximum(c[..., 0], 0), w - 1), np.minimum(np.maximum(c[..., 1], 0), h - 1)]
+
 
 def _unit(v: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    n = length(v)[..., None]
     return np.where(n > 1e-9, v / np.maximum(n, 1e-9), 0.0)
 
 
