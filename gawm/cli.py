@@ -31,9 +31,10 @@ def _cmd_train(args: argparse.Namespace) -> None:
     from gawm.train import RunSpec, train
 
     out = Path(args.out) if args.out else Path("results/runs") / args.method / args.map / str(args.seed)
+    overlays = tuple(Path(c) for c in args.config) if args.config else None  # --config may be repeated
     with record_session(out, args.backend, args.device, argv=args.argv):
         summary = train(RunSpec(args.method, args.map, args.seed, args.steps, out, backend=args.backend,
-                                device=args.device, config_path=Path(args.config) if args.config else None),
+                                device=args.device, config_path=overlays),
                         progress=not args.no_progress, allow_config_change=args.allow_config_change)
     print(json.dumps(summary, indent=2))
 
@@ -150,8 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="run directory (default results/runs/<method>/<map>/<seed>)")
     p.add_argument("--backend", default="sim", choices=BACKENDS)
     p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:1, ...")
-    p.add_argument("--config", help="overlay YAML applied on top of config/methods/<method>.yaml "
-                                    "(e.g. config/smoke/methods.yaml)")
+    p.add_argument("--config", action="append",
+                   help="overlay YAML applied on top of config/methods/<method>.yaml (e.g. "
+                        "config/smoke/methods.yaml); repeat it to apply several in order (e.g. a variant, "
+                        "then a runner overlay)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--allow-config-change", action="store_true",
                    help="resume even though the config differs from the run's; the change goes to "

@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import difflib
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from gawm.config import ConfigError, load_yaml
@@ -129,13 +130,22 @@ def apply_overlay(cfg: dict[str, Any], chain: list[str], overlay: dict[str, Any]
     return cfg
 
 
-def load_method_config(method: str, map_name: str, overlay: Path | None = None) -> dict[str, Any]:
+def overlay_paths(overlay: str | Path | Sequence[str | Path] | None) -> list[Path]:
+    """One overlay, several (applied in order), or none, as a list of paths."""
+    if overlay is None:
+        return []
+    return [Path(overlay)] if isinstance(overlay, (str, Path)) else [Path(o) for o in overlay]
+
+
+def load_method_config(method: str, map_name: str, overlay: str | Path | Sequence[str | Path] | None = None
+                       ) -> dict[str, Any]:
     """The method's resolved config for `map_name`: its YAML chain, the chain's per-map overrides, then the
-    overlay file if given (see the module docstring)."""
+    overlay file(s) if given, each on the result of the one before (see the module docstring); e.g. a
+    variant and a one-thread runner overlay for one run."""
     cfg, chain, chain_maps = resolve_chain(get_spec(method).config)
     for stem, maps in zip(chain, chain_maps):
         if map_name in maps:
             cfg = merge(cfg, maps[map_name], f"{stem}.yaml maps.{map_name}")
-    if overlay is not None:
-        cfg = apply_overlay(cfg, chain, _read(Path(overlay)), map_name, str(overlay))
+    for path in overlay_paths(overlay):
+        cfg = apply_overlay(cfg, chain, _read(path), map_name, str(path))
     return cfg

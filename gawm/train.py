@@ -39,7 +39,7 @@ from gawm.envs import make_vec_env
 from gawm.guards import NonFiniteError, first_nonfinite_tensor, nonfinite_metrics
 from gawm.io import (CsvLog, arrays_to_tensors, atomic_torch_save, atomic_write_json, remove_stray_temp_files,
                      tensors_to_arrays)
-from gawm.method_config import CONFIG_DIR
+from gawm.method_config import CONFIG_DIR, overlay_paths
 from gawm.methods import build_method, load_method_config
 from gawm.registry import REGISTRY
 from gawm.runlock import RunLock
@@ -80,7 +80,7 @@ class RunSpec:
     out: Path
     backend: str = "sim"
     device: str = "auto"
-    config_path: Path | None = None
+    config_path: Path | tuple[Path, ...] | None = None  # overlay(s) on the method's YAML, applied in order
 
 
 DEVICE_HELP = "use auto, cpu, cuda or cuda:N"
@@ -107,8 +107,9 @@ def _device(name: str) -> torch.device:
 
 def _config_source(spec: RunSpec) -> Path:
     """The YAML file a run's method config comes from (for error messages)."""
-    if spec.config_path is not None:
-        return Path(spec.config_path)
+    paths = overlay_paths(spec.config_path)
+    if paths:
+        return Path(" + ".join(str(p) for p in paths))
     stem = REGISTRY[spec.method].config if spec.method in REGISTRY else spec.method
     return CONFIG_DIR / f"{stem}.yaml"
 

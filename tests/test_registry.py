@@ -148,3 +148,21 @@ def test_ablation_variants_change_only_what_they_name(variant, name):
                 assert varied[block][key] == wanted[block][key]
             else:
                 assert varied[block][key] == base[block][key], f"{variant} changed {block}.{key}"
+
+
+def test_overlays_apply_in_order_and_train_takes_repeated_config(tmp_path):
+    """Two overlays: the second sees the first's result (a variant, then a one-thread runner), later keys win;
+    `gawm train --config A --config B` hands both to the runner, in that order."""
+    from gawm.cli import build_parser
+
+    variant = SMOKE.parent.parent / "variants" / "gawm_policy_schedule_cpu.yaml"
+    runner = tmp_path / "one_thread.yaml"
+    runner.write_text("runner: {torch_threads: 1}\nimagination: {policy_epochs: 2}\n")
+    cfg = load_method_config("gawm", "3s_vs_3z", [variant, runner])
+    assert cfg["runner"]["torch_threads"] == 1 and cfg["imagination"]["pseudo_capacity"] == 320
+    assert cfg["imagination"]["policy_epochs"] == 2  # the later overlay wins
+    assert load_method_config("gawm", "3s_vs_3z", [runner, variant])["imagination"]["policy_epochs"] == 1
+    assert load_method_config("gawm", "3s_vs_3z", variant) == load_method_config("gawm", "3s_vs_3z", [variant])
+    args = build_parser().parse_args(["train", "--method", "gawm", "--map", "3s_vs_3z", "--seed", "1", "--steps",
+                                      "10", "--config", str(variant), "--config", str(runner)])
+    assert args.config == [str(variant), str(runner)]
