@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from gawm.policy import MAPPOPolicy
+from gawm.world_model import WorldModel, WorldModelConfig
 
 FeatureHidden = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]  # wm h, wm z, prev action, actor h
 
@@ -50,8 +51,8 @@ class FeatureActing:
 
     policy: MAPPOPolicy
     device: torch.device
-    world_model: Any
-    wm_cfg: Any
+    world_model: WorldModel
+    wm_cfg: WorldModelConfig
 
     def init_hidden(self, batch: int) -> FeatureHidden:
         h, z = self.world_model.initial_state(batch, self.device)  # (B, N, H), (B, N, Z)
