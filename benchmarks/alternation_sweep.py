@@ -61,17 +61,6 @@ class RetreatSteps(S.Strategy):
         return S._legal(act, avail)
 
 
-class _Acting:
-    def __init__(self, strategy: S.Strategy):
-        self.strategy = strategy
-
-    def init_hidden(self, batch: int) -> None:
-        self.strategy.reset(batch)
-
-    def act(self, obs, avail, state, hidden, reset, deterministic):
-        return self.strategy.act(obs, avail, np.asarray(reset, dtype=bool)), None
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--episodes", type=int, default=200)
@@ -93,7 +82,7 @@ def main() -> None:
     scripts += [(f"retreat on {p:.0%} of steps", RetreatSteps(spec, 0, p, args.seed)) for p in args.retreat_prob]
     for name, strategy in scripts:
         env = VecSimEnv("2s_vs_1sc", min(50, args.episodes), seed=args.seed)
-        r = evaluate_policy(env, _Acting(strategy), args.episodes)
+        r = evaluate_policy(env, S.StrategyActing(strategy), args.episodes)
         print(f"| {name} | {r['win_rate']:.1%} | {r['mean_return']:.2f} | {r['mean_length']:.1f} |")
 
 

@@ -293,7 +293,7 @@ STRATEGIES: dict[str, Callable[[MapSpec], Strategy]] = {
 }
 
 
-class _Acting:
+class StrategyActing:
     """Adapts a Strategy to the acting interface of gawm.collector.evaluate_policy."""
 
     def __init__(self, strategy: Strategy):
@@ -315,4 +315,4 @@ def win_rate(map_name: str, strategy: str, episodes: int, n_envs: int = 50, seed
 
     spec = get_map(map_name)
     env = VecSimEnv(map_name, min(n_envs, episodes), seed=seed)
-    return evaluate_policy(env, _Acting(STRATEGIES[strategy](spec)), episodes)
+    return evaluate_policy(env, StrategyActing(STRATEGIES[strategy](spec)), episodes)
