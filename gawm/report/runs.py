@@ -7,6 +7,7 @@ A results root (results/, results/quick, ...) holds runs/<method>/<map>/<seed>/ 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +17,7 @@ from gawm.registry import DISPLAY, METHOD_ORDER  # registry name -> display name
 from gawm.runs import read_run_config, read_run_json
 
 __all__ = ["DISPLAY", "METHOD_ORDER", "MAP_ORDER", "run_dirs", "load_run_results", "load_run_configs", "load_curves",
-           "load_published", "PUBLISHED_DIR"]
+           "load_published", "method_label", "split_method_label", "PUBLISHED_DIR"]
 
 MAP_ORDER = list(MAP_NAMES)  # the paper's order (Table 1), as gawm.envs.maps lists them
 # the paper's Tables 1-3 as CSV, shipped with the package so `gawm table` works from any directory
@@ -24,6 +25,7 @@ PUBLISHED_DIR = Path(__file__).resolve().parent / "published"
 
 
 VARIANT_SEP = "@"  # runs/<method>@<variant>/: a run made with a config other than the method's own
+_LABEL = re.compile(r"^(?P<base>.+) \[(?P<variant>[^\]]+)\]$")  # method_label's "<display> [<variant>]"
 
 
 def run_dirs(root: Path) -> list[Path]:
@@ -36,8 +38,18 @@ def _ident(run: Path) -> dict:
     if not seed.isdigit():
         raise ValueError(f"{run}: run directories are runs/<method>/<map>/<seed> with an integer seed")
     base, _, variant = method.partition(VARIANT_SEP)  # an archived variant (report.archive)
-    name = DISPLAY.get(base, base)
-    return {"method": f"{name} [{variant}]" if variant else name, "map": map_name, "seed": int(seed)}
+    return {"method": method_label(DISPLAY.get(base, base), variant or None), "map": map_name, "seed": int(seed)}
+
+
+def method_label(display: str, variant: str | None) -> str:
+    """How tables and figures name a method's runs: "GAWM", or "GAWM [cpusched]" for an archived variant."""
+    return f"{display} [{variant}]" if variant else display
+
+
+def split_method_label(label: str) -> tuple[str, str | None]:
+    """`method_label`'s inverse: ("GAWM", "cpusched") from "GAWM [cpusched]", ("GAWM", None) from "GAWM"."""
+    m = _LABEL.match(label)
+    return (m["base"], m["variant"]) if m else (label, None)
 
 
 def _read_json(path: Path, keys: tuple[str, ...]) -> dict:
@@ -68,8 +80,8 @@ def load_run_results(root: Path) -> pd.DataFrame:
 
 
 def load_run_configs(root: Path, methods: set[str] | None = None) -> dict[tuple[str, str, int], dict[str, object]]:
-    """Each run's resolved config (of the `methods`, as tabled, if given), flattened to {"block.key": value},
-    keyed by (method as tabled, map, seed).
+    """Each run's resolved method config (of the `methods`, as tabled, if given), keyed by (method as tabled,
+    map, seed).
 
     Why: a variant's archived config is the record of what it changed; comparing it with the default's tells
     the ablation table what each row varies, without trusting a name or a note."""
@@ -78,10 +90,8 @@ def load_run_configs(root: Path, methods: set[str] | None = None) -> dict[tuple[
         ident = _ident(run)
         if methods is not None and ident["method"] not in methods:
             continue
-        cfg = read_run_config(run).get("config", {})  # with the values older runs used where keys are missing
-        out[(ident["method"], ident["map"], ident["seed"])] = {
-            f"{block}.{key}": value for block, values in cfg.items() if isinstance(values, dict)
-            for key, value in values.items()}
+        # with the values older runs used where keys are missing
+        out[(ident["method"], ident["map"], ident["seed"])] = read_run_config(run).get("config", {})
     return out
 
 

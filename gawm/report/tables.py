@@ -14,14 +14,15 @@ normalised across maps, so an IQM over maps would weigh maps by their error scal
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from gawm.drift import config_changes
 from gawm.io import atomic_write_bytes
-from gawm.report.runs import MAP_ORDER, METHOD_ORDER, load_published, load_run_configs, load_run_results
+from gawm.report.runs import (MAP_ORDER, METHOD_ORDER, load_published, load_run_configs, load_run_results,
+                              split_method_label)
 from gawm.report.stats import seeds_from_summary, stratified_bootstrap_ci, welch_test
 
 PUBLISHED_SEEDS = 3
@@ -130,13 +131,13 @@ def head_to_head_markdown(df: pd.DataFrame, reference: str = "GAWM") -> str:
 # Settings that change how a run is executed or watched, not what it learns: left out of "what a variant changes".
 NOT_LEARNING = frozenset({"runner.torch_threads", "runner.tensorboard", "runner.checkpoint_every",
                           "runner.snapshot_every", "runner.eval_every", "runner.eval_episodes", "runner.eval_envs"})
-_VARIANT = re.compile(r"^(?P<base>.+) \[(?P<variant>[^\]]+)\]$")  # "GAWM [cpusched]", as report.runs names it
 
 
-def config_changes(default: dict[str, object], variant: dict[str, object]) -> str:
-    """'block.key: default -> variant' for every learning setting that differs (';'-separated, sorted)."""
-    keys = sorted(k for k in set(default) | set(variant) if k not in NOT_LEARNING and default.get(k) != variant.get(k))
-    return "; ".join(f"{k}: {default.get(k, '—')} -> {variant.get(k, '—')}" for k in keys)
+def learning_changes(default: dict[str, object], variant: dict[str, object]) -> str:
+    """'block.key: default -> variant' for every learning setting that differs between two method configs
+    (gawm.drift's key-by-key comparison, the one a resume uses; ';'-separated, sorted)."""
+    changes = config_changes(default, variant)
+    return "; ".join(f"{k}: {old} -> {new}" for k, (old, new) in changes.items() if k not in NOT_LEARNING)
 
 
 def ablation(ours: pd.DataFrame, configs: dict[tuple[str, str, int], dict[str, object]],
@@ -152,17 +153,17 @@ def ablation(ours: pd.DataFrame, configs: dict[tuple[str, str, int], dict[str, o
     for map_name in [m for m in MAP_ORDER if m in set(scored["map"])] + sorted(set(scored["map"]) - set(MAP_ORDER)):
         here = scored[scored["map"] == map_name]
         for name in sorted(set(here["method"])):
-            m = _VARIANT.match(name)
-            if m is None or m["base"] not in set(here["method"]):
+            base, variant = split_method_label(name)
+            if variant is None or base not in set(here["method"]):
                 continue
-            base_rows, var_rows = here[here["method"] == m["base"]], here[here["method"] == name]
-            base_cfgs = [configs.get((m["base"], map_name, int(sd)), {}) for sd in base_rows["seed"]]
+            base_rows, var_rows = here[here["method"] == base], here[here["method"] == name]
+            base_cfgs = [configs.get((base, map_name, int(sd)), {}) for sd in base_rows["seed"]]
             var_cfgs = [configs.get((name, map_name, int(sd)), {}) for sd in var_rows["seed"]]
-            changes = {config_changes(base_cfgs[0], c) for c in var_cfgs}
-            same_base = {config_changes(base_cfgs[0], c) for c in base_cfgs} == {""}
+            changes = {learning_changes(base_cfgs[0], c) for c in var_cfgs}
+            same_base = {learning_changes(base_cfgs[0], c) for c in base_cfgs} == {""}
             b, v = base_rows[metric], var_rows[metric]
             p, note = welch_test(v.mean(), v.std(ddof=1), len(v), b.mean(), b.std(ddof=1), len(b))
-            rows.append({"map": map_name, "method": m["base"], "variant": m["variant"],
+            rows.append({"map": map_name, "method": base, "variant": variant,
                          "changes": sorted(changes)[0], "consistent": len(changes) == 1 and same_base,
                          "base_n": len(b), "base_mean": b.mean(), "base_std": b.std(ddof=1), "n": len(v),
                          "mean": v.mean(), "std": v.std(ddof=1), "diff": v.mean() - b.mean(), "p_value": p,
@@ -261,8 +262,8 @@ def write_tables(root: Path, published_dir: Path | None, out: Path) -> dict[str,
     atomic_write_bytes(out / "table1_head_to_head.csv", h2h.to_csv(index=False, float_format="%.6g").encode())
     atomic_write_bytes(out / "table1_head_to_head.md", head_to_head_markdown(h2h).encode())
     written["table1_head_to_head"] = out / "table1_head_to_head.md"
-    variants = {m for m in ours["method"] if _VARIANT.match(m)}
-    abl = ablation(ours, load_run_configs(root, variants | {_VARIANT.match(m)["base"] for m in variants}))
+    variants = {m for m in ours["method"] if split_method_label(m)[1] is not None}
+    abl = ablation(ours, load_run_configs(root, variants | {split_method_label(m)[0] for m in variants}))
     atomic_write_bytes(out / "table1_ablation.csv", abl.to_csv(index=False, float_format="%.6g").encode())
     atomic_write_bytes(out / "table1_ablation.md", ablation_markdown(abl).encode())
     written["table1_ablation"] = out / "table1_ablation.md"
