@@ -79,11 +79,13 @@ class ConfiguredActing(PolicyActing, FeatureActing):
 
     policy_input: str
 
+    @property
+    def _acting(self) -> type:
+        return FeatureActing if self.policy_input == "features" else PolicyActing
+
     def init_hidden(self, batch: int) -> torch.Tensor | FeatureHidden:
-        way = FeatureActing if self.policy_input == "features" else PolicyActing
-        return way.init_hidden(self, batch)
+        return self._acting.init_hidden(self, batch)
 
     def act(self, obs: np.ndarray, avail: np.ndarray, state: np.ndarray, hidden: Any, reset: np.ndarray,
             deterministic: bool) -> tuple[np.ndarray, Any]:
-        way = FeatureActing if self.policy_input == "features" else PolicyActing
-        return way.act(self, obs, avail, state, hidden, reset, deterministic)
+        return self._acting.act(self, obs, avail, state, hidden, reset, deterministic)
