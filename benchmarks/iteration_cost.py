@@ -13,7 +13,8 @@ world-model epochs, imagination (for MAG's published objective this includes fit
 and the rest (PPO). Acting cost: `--act-steps` real steps collected with the method's own policy.
 Projection for `--steps` real steps: iterations = ceil((steps - warmup_steps) / train_every) with the
 entry's runner settings, times (median update + acting time per train_every steps); evaluations and
-checkpoints are NOT included. One torch thread (as the runner's torch_threads 1 on this CPU).
+checkpoints are NOT included. One torch thread (as the runner's torch_threads 1 on this CPU); `--device cuda`
+puts the method on a GPU (benchmarks/gpu_check.sh).
 Peak RSS is the process's high-water mark after each entry (monotone: entries are best run small to large).
 
 Run:
@@ -56,12 +57,16 @@ def set_path(cfg: dict[str, Any], dotted: str, value: str) -> None:
 
 def measure(method_name: str, cfg: dict[str, Any], env_info: dict[str, int], episodes: list[dict[str, Any]],
             env, args: argparse.Namespace, warmup: int, repeats: int) -> dict[str, Any]:
-    method = build_method(method_name, cfg, env_info, torch.device("cpu"), args.seed)
+    device = torch.device(args.device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    method = build_method(method_name, cfg, env_info, device, args.seed)
     for ep in episodes:
         method.observe_episode(ep)
-    rows = time_updates(method, np.random.default_rng(args.seed), warmup, repeats)
+    rows = time_updates(method, np.random.default_rng(args.seed), warmup, repeats, sync)
+    sync()
     t = time.perf_counter()
     Collector(env, method).run(method, args.act_steps, lambda ep: None)
+    sync()
     act_per_step = (time.perf_counter() - t) / args.act_steps
     runner = cfg["runner"]
     iters = math.ceil(max(args.steps - runner["warmup_steps"], 0) / runner["train_every"])
@@ -92,6 +97,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=50000, help="run length for the projection")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, help="also write the results as JSON here")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (phases timed with synchronisation)")
     args = ap.parse_args()
     n = len(args.methods)
     configs = args.configs or ["none"] * n
@@ -107,7 +113,7 @@ def main() -> None:
     env_info = dict(env.env_info)
     episodes: list[dict[str, Any]] = []
     Collector(env, RandomPolicy(args.seed)).run(RandomPolicy(args.seed), args.fill_steps, episodes.append)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread, {args.map}, {len(episodes)} random "
+    print(f"torch {torch.__version__}, {args.device}, {torch.get_num_threads()} thread, {args.map}, {len(episodes)} random "
           f"episodes ({args.fill_steps} steps) in each buffer, warm-up {warmups} + timed {repeats} updates, "
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
     results = {}

@@ -9,7 +9,7 @@ world-model method of every commit since the shared loop exists, so before/after
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -29,15 +29,19 @@ class RandomPolicy:
         return (p.cumsum(-1) < u).sum(-1).clip(max=p.shape[-1] - 1), None
 
 
-def time_updates(method: Any, rng: np.random.Generator, warmup: int, repeats: int) -> list[dict[str, float]]:
+def time_updates(method: Any, rng: np.random.Generator, warmup: int, repeats: int,
+                 sync: Callable[[], None] = lambda: None) -> list[dict[str, float]]:
     """`warmup` untimed then `repeats` timed `method.update(rng)` calls -> one row per timed call:
-    total, wm, imagine, ppo_and_rest (seconds)."""
+    total, wm, imagine, ppo_and_rest (seconds). `sync` waits for queued device work (torch.cuda.synchronize on
+    a GPU) before each clock read, so a phase is charged with its own kernels, not the next phase's."""
     phases = {"wm": 0.0, "imagine": 0.0}
 
     def timed(key: str, fn: Any) -> Any:
         def wrapper(*a: Any, **kw: Any) -> Any:
+            sync()
             t = time.perf_counter()
             out = fn(*a, **kw)
+            sync()
             phases[key] += time.perf_counter() - t
             return out
         return wrapper
@@ -49,8 +53,10 @@ def time_updates(method: Any, rng: np.random.Generator, warmup: int, repeats: in
     rows = []
     for _ in range(repeats):
         phases.update(wm=0.0, imagine=0.0)
+        sync()
         t = time.perf_counter()
         method.update(rng)
+        sync()
         total = time.perf_counter() - t
         rows.append({"total": total, "wm": phases["wm"], "imagine": phases["imagine"],
                      "ppo_and_rest": total - phases["wm"] - phases["imagine"]})

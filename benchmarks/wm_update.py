@@ -6,7 +6,7 @@ deter 256, hidden 256, embed 256, 32 x 32 categorical latent, 3-layer / 2-head T
 three maps: 2s_vs_1sc (2 agents, obs 17, 7 actions), 1c3s5z (9 agents, obs 162, 15 actions), corridor
 (6 agents, obs 156, 30 actions). Synthetic data; timing only, not a test.
 
-Run: .venv/bin/python benchmarks/wm_update.py [--batch 40 --seq 20 --repeats 3 --device cpu|cuda]
+Run: .venv/bin/python benchmarks/wm_update.py [--batch 40 --seq 20 --repeats 3 --device cpu|cuda --precision fp32 bf16]
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ def main() -> None:
     ap.add_argument("--seq", type=int, default=20)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--device", default="cpu", help="cpu or cuda (timed with synchronisation)")
+    ap.add_argument("--precision", nargs="+", default=["fp32"], choices=["fp32", "bf16"],
+                    help="one row per precision (bf16 = the loss's forward under bfloat16 autocast)")
     args = ap.parse_args()
     device = torch.device(args.device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
@@ -52,7 +54,7 @@ def main() -> None:
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, {device}, {torch.get_num_threads()} threads, batch {args.batch} x {args.seq} steps, "
           f"median of {args.repeats} updates after 1 warm-up")
-    print(f"{'map':<24}{'variant':<8}{'params':>10}{'update s':>11}")
+    print(f"{'map':<24}{'variant':<8}{'precision':>10}{'params':>11}{'update s':>11}")
     for name, n, o, a in MAPS:
         for fusion in (True, False):
             cfg = from_dict(WorldModelConfig, {**PAPER_SIZES, "n_agents": n, "obs_dim": o, "n_actions": a,
@@ -60,17 +62,18 @@ def main() -> None:
             wm = WorldModel(cfg).to(device)
             opt = wm.make_optimizer()
             batch = {k: v.to(device) for k, v in synthetic_batch(args.batch, args.seq, n, o, a).items()}
-            wm.update(batch, opt)  # warm-up
-            times = []
-            for _ in range(args.repeats):
-                sync()
-                t0 = time.perf_counter()
-                wm.update(batch, opt)
-                sync()
-                times.append(time.perf_counter() - t0)
             n_params = sum(p.numel() for p in wm.parameters())
-            print(f"{name:<24}{'GAWM' if fusion else 'GAWM*':<8}{n_params:>10,}{sorted(times)[len(times) // 2]:>11.3f}",
-                  flush=True)
+            for precision in args.precision:
+                wm.update(batch, opt, precision=precision)  # warm-up
+                times = []
+                for _ in range(args.repeats):
+                    sync()
+                    t0 = time.perf_counter()
+                    wm.update(batch, opt, precision=precision)
+                    sync()
+                    times.append(time.perf_counter() - t0)
+                print(f"{name:<24}{'GAWM' if fusion else 'GAWM*':<8}{precision:>10}{n_params:>11,}"
+                      f"{sorted(times)[len(times) // 2]:>11.3f}", flush=True)
 
 
 if __name__ == "__main__":

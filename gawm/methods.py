@@ -40,6 +40,8 @@ def build_method(method: str, cfg: dict[str, Any], env_info: dict[str, int], dev
 
 
 def mean_metrics(records: list[dict[str, float]]) -> dict[str, float]:
-    """Per-key mean of the metric dicts of several updates (all with the first one's keys): what one
-    training iteration logs when it ran several world-model, PPO or TD steps."""
-    return {k: float(np.mean([m[k] for m in records])) for k in records[0]}
+    """Per-key mean of the metric dicts of several updates: what one training iteration logs when it ran
+    several world-model, PPO or TD steps. Each key is averaged over the records that carry it, since not every
+    step reports every metric (MAG fits its error predictor in the first imagination of an iteration only)."""
+    keys = dict.fromkeys(k for m in records for k in m)  # first-seen order
+    return {k: float(np.mean([m[k] for m in records if k in m])) for k in keys}

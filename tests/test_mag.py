@@ -169,6 +169,23 @@ def test_published_iteration_fits_the_predictor_and_selects_transitions():
     assert all(torch.equal(v, clone.error_predictor.state_dict()[k]) for k, v in m.error_predictor.state_dict().items())
 
 
+def test_published_iteration_with_several_policy_epochs_fits_the_predictor_once(monkeypatch):
+    """MAG's published schedule (E_pi 4, imagining afresh each epoch) fits the predictor in the first
+    imagination of an iteration only; the iteration's metrics still carry its loss (the smoke config has
+    E_pi 1, which once hid a KeyError here that stopped every published-config MAG run at its first update)."""
+    cfg = smoke_config("mag")
+    cfg["imagination"].update(policy_epochs=3, schedule="per_epoch")
+    m, env = real_method("mag", seed=4, cfg=cfg)
+    Collector(env, m).run(m, 300, m.observe_episode)
+    fits = []
+    real_fit = m._fit_predictor
+    monkeypatch.setattr(m, "_fit_predictor", lambda rng: fits.append(1) or real_fit(rng))
+    metrics = m.update(np.random.default_rng(0))
+    assert len(fits) == 1
+    for k in m.metric_names:
+        assert np.isfinite(metrics[k]), k
+
+
 def test_surrogate_objective_is_still_selectable():
     cfg = smoke_config("mag")
     cfg["mag"]["objective"] = "surrogate"

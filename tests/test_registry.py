@@ -166,3 +166,9 @@ def test_overlays_apply_in_order_and_train_takes_repeated_config(tmp_path):
     args = build_parser().parse_args(["train", "--method", "gawm", "--map", "3s_vs_3z", "--seed", "1", "--steps",
                                       "10", "--config", str(variant), "--config", str(runner)])
     assert args.config == [str(variant), str(runner)]
+
+
+def test_mean_metrics_averages_each_key_over_the_records_that_carry_it():
+    from gawm.methods import mean_metrics
+    out = mean_metrics([{"a": 1.0, "fit": 4.0}, {"a": 3.0}, {"a": 5.0, "late": 2.0}])
+    assert out == {"a": 3.0, "fit": 4.0, "late": 2.0} and list(out) == ["a", "fit", "late"]
