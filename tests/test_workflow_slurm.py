@@ -42,8 +42,8 @@ def _dry_run_jobs(tmp_path: Path, *args: str) -> list[dict]:
     return jobs
 
 
-def _train_minutes(method: str, map_name: str, steps: int) -> int:
-    per_1k = CONFIG["minutes_per_1k_steps"][method]
+def _train_minutes(method: str, map_name: str, steps: int, gpu: bool = True) -> int:
+    per_1k = CONFIG["gpu_minutes_per_1k_steps" if gpu else "minutes_per_1k_steps"][method]
     return max(10, int(2 * per_1k * max(1.0, get_map(map_name).n_agents / 3) * steps / 1000))
 
 
@@ -111,3 +111,20 @@ def test_memory_for_an_unknown_map_is_rejected(tmp_path):
            "--configfile", str(REPO / "config" / "config.yaml"), str(override)]
     res = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True)
     assert res.returncode != 0 and "9m" in res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("gpus,table", [(0, "minutes_per_1k_steps"), (1, "gpu_minutes_per_1k_steps")])
+def test_local_training_time_limit_follows_the_gpu_setting(tmp_path, gpus, table):
+    """Without the SLURM profile the train jobs' runtime comes from the CPU table, and from the GPU table once
+    `gpus_per_train_job` gives each a GPU (the two tables differ, so the check can tell them apart)."""
+    assert CONFIG["minutes_per_1k_steps"] != CONFIG["gpu_minutes_per_1k_steps"]
+    jobs = _dry_run_jobs(tmp_path, "all", "--config", "budget=quick", f"gpus_per_train_job={gpus}")
+    steps = CONFIG["budgets"]["quick"]["steps"]
+    train = [j for j in jobs if j["rule"] == "train"]
+    assert any(_train_minutes(j["wildcards"]["method"], j["wildcards"]["map"], 2000, gpu=True)
+               != _train_minutes(j["wildcards"]["method"], j["wildcards"]["map"], 2000, gpu=False) for j in train)
+    for job in train:
+        wc = job["wildcards"]
+        assert int(job["resources"]["gpu"]) == gpus
+        assert int(job["resources"]["runtime"]) == _train_minutes(wc["method"], wc["map"], steps[wc["map"]],
+                                                                  gpu=bool(gpus)), (table, job)
