@@ -49,15 +49,25 @@ def upgrade_legacy_blocks(cfg: dict[str, Any]) -> dict[str, Any]:
     return cfg
 
 
-def upgrade_saved_run_config(cfg: dict[str, Any]) -> dict[str, Any]:
-    """A run's saved, fully resolved config (config.json) as today's code reads it, in place: legacy block
-    names, and the imagination keys a run saved before they existed trained with. Never for overlays: a
-    missing key there means "inherit", not "legacy"."""
+def upgrade_saved_run_config(cfg: dict[str, Any], method: str) -> dict[str, Any]:
+    """A run's saved, fully resolved config (config.json, or a checkpoint's record) as today's code reads it,
+    in place: legacy block names, and for every key added since runs were first saved, the value such a run
+    trained with. Reading a run (gawm.runs.read_run_config) and checking a resume for config drift
+    (gawm.train) both go through here, so a run saved before a key existed neither breaks nor reads as changed.
+    Never for overlays: a missing key there means "inherit", not "legacy"."""
     upgrade_legacy_blocks(cfg)
     block = cfg.get("imagination")
     if isinstance(block, dict):
         for key, value in LEGACY_IMAGINATION_DEFAULTS.items():
             block.setdefault(key, value)
+        if block.get("actor_input") is None:  # saved before the key (or null): the method's own input
+            block["actor_input"] = get_spec(method).load_class().actor_inputs[0]
+    wm = cfg.get("world_model")
+    if isinstance(wm, dict):
+        wm.setdefault("team_heads", "pool")  # runs saved before the option pooled the team heads
+    pol = cfg.get("policy")
+    if isinstance(pol, dict):
+        pol.setdefault("actor_rnn", True)  # runs saved before the option had a GRU actor
     return cfg
 
 

@@ -37,19 +37,8 @@ def read_run_config(run_dir: Path) -> dict[str, Any]:
     if not cfg_path.exists():
         raise FileNotFoundError(f"{run_dir} is not a run directory (no config.json)")
     run = read_run_json(cfg_path, RUN_KEYS, ": not written by `gawm train`")
-    if isinstance(run.get("config"), dict):  # runs saved before the shared loop's block was renamed
-        upgrade_saved_run_config(run["config"])
-    wm = run.get("config", {}).get("world_model")
-    if isinstance(wm, dict) and "team_heads" not in wm:  # runs saved before the option existed pooled them
-        wm["team_heads"] = "pool"
-    pol = run.get("config", {}).get("policy")
-    if isinstance(pol, dict) and "actor_rnn" not in pol:  # runs saved before the option had a GRU actor
-        pol["actor_rnn"] = True
-    imag = run.get("config", {}).get("imagination")
-    if isinstance(imag, dict) and imag.get("actor_input") is None:  # saved before the key: the method's own input
-        from gawm.registry import get_spec  # the class says what its actor reads (importing it imports torch)
-
-        imag["actor_input"] = get_spec(run["method"]).load_class().actor_inputs[0]
+    if isinstance(run.get("config"), dict):  # keys added since the run was saved: what it trained with
+        upgrade_saved_run_config(run["config"], run["method"])
     return run
 
 

@@ -19,6 +19,7 @@ epochs, imagination into the pseudo buffer, E_pi policy epochs). This module own
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import pickle
@@ -39,7 +40,7 @@ from gawm.envs import make_vec_env
 from gawm.guards import NonFiniteError, first_nonfinite_tensor, nonfinite_metrics
 from gawm.io import (CsvLog, arrays_to_tensors, atomic_torch_save, atomic_write_json, remove_stray_temp_files,
                      tensors_to_arrays)
-from gawm.method_config import CONFIG_DIR, overlay_paths
+from gawm.method_config import CONFIG_DIR, overlay_paths, upgrade_saved_run_config
 from gawm.methods import build_method, load_method_config
 from gawm.registry import REGISTRY
 from gawm.runlock import RunLock
@@ -346,7 +347,10 @@ def _check_drift(ck: dict, spec: RunSpec, raw_cfg: dict, out: Path, run_record: 
         saved = {}
     recorded = ck.get("recorded") or {"backend": saved.get("backend", spec.backend),
                                       "config": saved.get("config", raw_cfg)}
-    changes = config_changes(recorded["config"], raw_cfg)  # keys as in the YAML: "policy.lr_actor"
+    # as the run is read back (keys added since it was saved take the values it trained with), so a run saved
+    # before a key existed is not refused for `<absent> -> value`
+    then = upgrade_saved_run_config(copy.deepcopy(recorded["config"]), spec.method)
+    changes = config_changes(then, raw_cfg)  # keys as in the YAML: "policy.lr_actor"
     if recorded.get("backend", spec.backend) != spec.backend:
         changes["backend"] = [recorded["backend"], spec.backend]
     if changes and not allow:

@@ -113,8 +113,9 @@ def test_saved_configs_from_before_the_schedule_keys_load_as_what_they_ran():
 
     old = {"gawm": {k: v for k, v in smoke_config("gawm")["imagination"].items()
                     if k not in ("schedule", "sample_epochs", "survival_weight")}}
-    new = upgrade_saved_run_config(old)
+    new = upgrade_saved_run_config(old, "gawm")
     assert new["imagination"]["schedule"] == "once" and new["imagination"]["survival_weight"] is True
+    assert new["imagination"]["actor_input"] == "obs"  # saved before the key: the method's own input
 
 
 def test_checkpoints_keep_no_rebuildable_copies_and_older_ones_still_resume():

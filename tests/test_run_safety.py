@@ -115,6 +115,31 @@ def test_unchanged_resume_needs_no_flag(tmp_path):
     assert json.loads((out / "config.json").read_text())["history"] == []
 
 
+def test_a_run_saved_before_a_config_key_existed_resumes_without_a_flag(tmp_path):
+    """Keys added since a run was saved (here imagination.actor_input, world_model.team_heads, policy.actor_rnn)
+    are read as the values it trained with, by the resume's drift check as by everything that reads the run,
+    so its resume is not refused for `<absent> -> value`; a real change is still refused."""
+    out = tmp_path / "run"
+    spec = RunSpec("gawm", "3s_vs_3z", 1, 800, out, device="cpu", config_path=GAWM)
+    assert train(spec, progress=False, stop_after_iterations=1)["stopped_early"]
+
+    def strip(cfg: dict) -> None:
+        del cfg["imagination"]["actor_input"], cfg["world_model"]["team_heads"], cfg["policy"]["actor_rnn"]
+
+    rec = json.loads((out / "config.json").read_text())
+    strip(rec["config"])
+    (out / "config.json").write_text(json.dumps(rec))
+    last = out / "checkpoints" / "last.pt"
+    ck = torch.load(last, weights_only=False)
+    strip(ck["recorded"]["config"])
+    torch.save(ck, last)
+    assert train(spec, progress=False)["steps"] == 800
+    assert json.loads((out / "config.json").read_text())["history"] == []
+    changed = _edited(tmp_path, GAWM, "actor_input: obs", "actor_input: features")
+    with pytest.raises(ValueError, match="imagination.actor_input: 'obs' -> 'features'"):
+        train(RunSpec("gawm", "3s_vs_3z", 1, 1000, out, device="cpu", config_path=changed), progress=False)
+
+
 # ---------------------------------------------------------------------------------------- finite guard
 def test_an_absurd_learning_rate_stops_with_one_line_and_keeps_the_last_good_checkpoint(tmp_path, capsys):
     out = tmp_path / "run"
