@@ -7,7 +7,8 @@ Each stalker remembers its own last health (obs); when it drops, the stalker wal
 crawler for k env steps, then walks back until the attack action is available (SMAC: within 6, centre to
 centre) and attacks. k = 0 is "both stand and fire". `--retreat-prob p` instead walks away on a random
 p of the steps (what an untrained stochastic policy does). `--crawler-radius` overrides the crawler's
-radius (this simulator's estimate 1.0; SMAClite's spine_crawler.json lists size 1, radius 0.5): the
+radius (SC2's 0.875 since simulator v3, v2's estimate 1.0; SMAClite's spine_crawler.json lists size 1,
+radius 0.5): the
 radius sets the crawler's reach, 7 + its radius + the stalker's 0.625, and so how many steps leave it.
 Prints one Markdown row per script.
 """

@@ -269,8 +269,8 @@ def _place(env: VecSimEnv, positions: dict[int, tuple[float, float]]) -> None:
 
 
 def test_simulator_version_is_exposed():
-    assert SIMULATOR_VERSION == 2
-    assert make_env("8m").simulator_version == 2 and make_vec_env("8m", 2).simulator_version == 2
+    assert SIMULATOR_VERSION == 3
+    assert make_env("8m").simulator_version == 3 and make_vec_env("8m", 2).simulator_version == 3
     assert "simulator_version" not in make_env("8m").get_env_info()  # SMAC's env_info is unchanged
 
 
@@ -279,7 +279,7 @@ def test_crawler_wind_up_is_cancelled_when_its_target_walks_out_of_reach():
     once the damage point has passed, and not before."""
     env = VecSimEnv("2s_vs_1sc", 1, seed=0)
     bt = env.battle
-    _place(env, {0: (13.92, 20.04 - 8.4), 1: (3.0, 3.0)})  # stalker 0 inside reach 8.625, stalker 1 far away
+    _place(env, {0: (13.92, 20.04 - 8.4), 1: (3.0, 3.0)})  # stalker 0 inside reach 8.5, stalker 1 far away
     env.step(np.array([[1, 1]]))  # the crawler acquires stalker 0 and starts its retarget delay + wind-up
     assert bt.tgt[0, 2] == 0 and bt.hp[0, 0] + bt.sh[0, 0] == 160
     env.step(np.array([[1, 1]]))

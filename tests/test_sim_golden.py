@@ -1,5 +1,5 @@
 """The simulator's behaviour is pinned: short seeded rollouts on every map reproduce tests/data/sim_golden.npz
-(written by tests/data/make_sim_golden.py from simulator v2 at commit 268c31a).
+(written by tests/data/make_sim_golden.py from simulator v3; v2's golden file was written at commit 268c31a).
 
 Speed work on gawm/envs must keep this test green. Masks, flags and episode ends must match exactly; the
 reward and the float32 observation/state checksums to 1e-6 (a reordered float64 sum can move the last

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 # Version of the embedded battle simulator ("sim" backend); label results with it. 1: the engine up to
 # commit 67ea894 (damage once per step, no wind-up, instant re-targeting); 2: game-loop weapons, SC2
-# acquisition, surrounds, SMAClite layouts (docs/simulator.md).
-SIMULATOR_VERSION = 2
+# acquisition, surrounds, SMAClite layouts (docs/simulator.md); 3: v2's engine with SC2's game-data values
+# in place of v2's estimates wherever the data has one (gawm/envs/units.py [SC2]; spine crawler radius and
+# missile, marine and colossus damage points, scan ranges, zergling regeneration).
+SIMULATOR_VERSION = 3
 
 from gawm.envs.base import MultiAgentEnv, SerialVecEnv, VecMultiAgentEnv  # noqa: E402
 from gawm.envs.maps import MAP_NAMES, MAPS, MapSpec, get_map  # noqa: E402

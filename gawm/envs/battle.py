@@ -1,4 +1,4 @@
-"""Vectorised SMAC-style battle engine (simulator v2): B independent battles stepped together in numpy.
+"""Vectorised SMAC-style battle engine (simulator v2's engine; v3 changed only unit data): B independent battles stepped together in numpy.
 
 One `step` is SMAC's environment step, 8 game loops (`step_mul`) at 22.4 loops per second. Within it:
 

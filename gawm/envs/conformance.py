@@ -1,4 +1,4 @@
-"""The per-map strategy conformance specification of simulator v2.
+"""The per-map strategy conformance specification of the simulator (v2 onwards; v3 holds every band).
 
 Each band says how a scripted strategy (gawm/envs/strategies.py, which reads only observations and
 action masks) must fare on a map: the micro SC2 rewards on that map must win, the naive play SC2

@@ -213,9 +213,9 @@ def kiting(spec: MapSpec, kite_distance: float = 3.0, circle: float = 1.0) -> St
 
 
 class Alternation(Strategy):
-    """2s_vs_1sc: the stalker the crawler hits steps out of its reach (7 + radii = 8.625 centre to
-    centre); the crawler has to switch to the other stalker (and wind up again) and keeps that target
-    while it is in reach, so the first stalker walks straight back and fires; when the other one is hit,
+    """2s_vs_1sc: the stalker the crawler hits steps out of its reach (7 + radii = 8.5 centre to centre
+    since simulator v3, 8.625 in v2); the crawler has to switch to the other stalker (and wind up again)
+    and keeps that target while it is in reach, so the first stalker walks straight back and fires; when the other one is hit,
     it does the same. Memory: each agent's own last health."""
 
     def __init__(self, spec: MapSpec, out_of_reach: float = 8.7):

@@ -3,8 +3,9 @@ tests/test_sim_golden.py compares the current simulator with.
 
     PYTHONPATH=. OMP_NUM_THREADS=1 python tests/data/make_sim_golden.py
 
-The golden file pins the behaviour of simulator v2 as of commit 268c31a, so that changes meant to make
-the simulator faster can prove they change nothing. Rerun this script ONLY on a deliberate behaviour
+The golden file pins the behaviour of simulator v3 (regenerated on 26 Nov 2026 by the commit that moved the
+unit table to SC2's game data; v2's was written at commit 268c31a), so that changes meant to make the
+simulator faster can prove they change nothing. Rerun this script ONLY on a deliberate behaviour
 change (and say so in the commit); rerunning it to make a failing golden test pass defeats the test.
 
 Each map is played by two drivers, each for STEPS steps of N_BATTLES battles, finished battles reset as
