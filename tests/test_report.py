@@ -323,3 +323,37 @@ def test_ablation_table_reads_what_each_variant_changes_from_the_archived_config
     assert "| 3s_vs_3z | GAWM | fresh | imagination.policy_epochs: 4 -> 1; imagination.pseudo_capacity: 2048 -> 320 " \
            "| 25.0(7.1) [2] | 70.0(14.1) [2] | +45.0 |" in md
     assert "No map has runs" in ablation_markdown(df.iloc[0:0])
+
+
+def test_runs_of_different_simulators_are_never_pooled(tmp_path):
+    """GAWM on 3s_vs_3z: seeds 1-2 on sim-v2 at 10%, seeds 3-4 on sim-v3 at 90%. One table set per simulator,
+    each with its own two seeds (a pooled cell would read 50.0); figures likewise per simulator; a root of one
+    simulator keeps the flat layout."""
+    root = tmp_path / "results"
+    for seed, sim, win in [(1, "sim-v2", 0.1), (2, "sim-v2", 0.1), (3, "sim-v3", 0.9), (4, "sim-v3", 0.9)]:
+        run = root / "runs" / "gawm" / "3s_vs_3z" / str(seed)
+        run.mkdir(parents=True)
+        (run / "config.json").write_text(json.dumps({"method": "gawm", "map": "3s_vs_3z", "seed": seed,
+                                                     "steps": 50000, "config": {}}))
+        (run / "provenance.json").write_text(json.dumps({"sessions": [{"simulator": sim}]}))
+        (run / "evaluation.json").write_text(json.dumps({"win_rate": win, "episodes": 1000, "step": 50000}))
+        pd.DataFrame({"step": [0, 50000], "win_rate": [0.0, win], "mean_return": 1.0, "mean_length": 50.0,
+                      "episodes": 100}).to_csv(run / "eval.csv", index=False)
+    written = write_tables(root, PUBLISHED, tmp_path / "tables")
+    assert {"sim-v2/table1_win_rates", "sim-v3/table1_win_rates"} <= set(written)
+    v2 = pd.read_csv(tmp_path / "tables" / "sim-v2" / "table1_win_rates.csv").set_index(["map", "method"])
+    v3 = pd.read_csv(tmp_path / "tables" / "sim-v3" / "table1_win_rates.csv").set_index(["map", "method"])
+    assert v2.loc[("3s_vs_3z", "GAWM"), "ours_mean"] == pytest.approx(10.0)
+    assert v3.loc[("3s_vs_3z", "GAWM"), "ours_mean"] == pytest.approx(90.0)
+    assert v2.loc[("3s_vs_3z", "GAWM"), "n_seeds"] == v3.loc[("3s_vs_3z", "GAWM"), "n_seeds"] == 2
+    figs = write_figures(root, tmp_path / "figs")
+    assert {"sim-v2/fig3_win_rate", "sim-v3/fig3_win_rate"} <= set(figs)
+    assert (tmp_path / "figs" / "sim-v3" / "fig3_win_rate.png").exists()
+    from gawm.report.archive import results_markdown
+    md = results_markdown(root, written, figs, tmp_path / "RESULTS.md")
+    assert md.index("## Tables: simulator sim-v2") < md.index("## Tables: simulator sim-v3")
+    assert "never pools" in md and "| gawm | 3s_vs_3z | 3 | 50,000 | sim-v3 |" in md
+    for seed in (3, 4):  # one simulator left: the flat layout of a workflow's results
+        import shutil
+        shutil.rmtree(root / "runs" / "gawm" / "3s_vs_3z" / str(seed))
+    assert "table1_win_rates" in write_tables(root, PUBLISHED, tmp_path / "flat")

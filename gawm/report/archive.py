@@ -23,7 +23,7 @@ from typing import Any
 
 from gawm.io import atomic_write_bytes, atomic_write_json
 from gawm.provenance import PROVENANCE_FILE, code_version, read_provenance, summarise
-from gawm.report.runs import VARIANT_SEP
+from gawm.report.runs import VARIANT_SEP, run_simulator
 from gawm.runs import read_run_json
 
 ARCHIVE_ROOT = Path("results/archive")
@@ -115,12 +115,10 @@ def archived_runs(archive: Path) -> list[dict[str, Any]]:
         totals = summarise(prov.get("sessions", []))
         archived = prov.get("archived") or {}
         measured = archived.get("measured") or {}
-        if not prov.get("sessions") and archived.get("simulator"):
-            totals["simulators"] = [archived["simulator"]]
         ev = read_run_json(run / "evaluation.json", ("win_rate", "episodes"))  # archive_run required it
         rows.append({"method": method, "map": map_name, "seed": seed, "steps": steps,
                      "win_rate": ev.get("win_rate"), "episodes": ev.get("episodes"),
-                     "simulator": ", ".join(totals["simulators"]) or "unknown",
+                     "simulator": run_simulator(run),
                      "wall_s": measured.get("wall_s", totals["wall_s"]),
                      "peak_rss_mb": measured.get("peak_rss_mb", totals["peak_rss_mb"]),
                      "sessions": totals["sessions"], "killed_sessions": totals["killed_sessions"],
@@ -189,8 +187,9 @@ def results_markdown(archive: Path, tables: dict[str, Path], figures: dict[str, 
              "place. `gawm table --results " f"{archive}` reproduces the tables.", ""]
     sims = sorted({r["simulator"] for r in runs})
     if len(sims) > 1:
-        lines += [f"**Warning:** the archive mixes simulators ({', '.join(sims)}); results are comparable only "
-                  "within one simulator version, and the tables below pool them.", ""]
+        lines += [f"The archive holds runs of several simulators ({', '.join(sims)}). Results are comparable only "
+                  "within one simulator, so every table and figure below is made per simulator and never pools "
+                  "them.", ""]
     lines += ["## Archived runs", ""]
     if not runs:
         lines += ["No run is archived yet.", ""]
@@ -205,7 +204,12 @@ def results_markdown(archive: Path, tables: dict[str, Path], figures: dict[str, 
             lines.append(f"| {r['method']} | {r['map']} | {r['seed']} | {r['steps']:,} | {r['simulator']} | {win} | "
                          f"{wall} | {rss} | {commit} | `{r['command']}` |")
         lines.append("")
-    for path in tables.values():
+    group = None
+    for key, path in tables.items():
+        sim = key.split("/", 1)[0] if "/" in key else None  # write_tables' per-simulator sets
+        if sim != group:
+            group = sim
+            lines += [f"## Tables: simulator {sim}", ""]
         lines += [Path(path).read_text().replace("\n## ", "\n### ").replace("## ", "### ", 1)
                   if Path(path).read_text().startswith("## ") else Path(path).read_text(), ""]
     lines += policy_agreement_markdown(runs)
@@ -216,7 +220,7 @@ def results_markdown(archive: Path, tables: dict[str, Path], figures: dict[str, 
             continue
         png = next((p for p in paths if str(p).endswith(".png")), None)
         if png is not None:
-            lines += [f"![{name}]({rel(png)})", ""]
+            lines += [f"![{name.replace('/', ': ')}]({rel(png)})", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -228,6 +232,8 @@ def write_results(archive: Path = ARCHIVE_ROOT, out_md: Path = Path("RESULTS.md"
     archive = Path(archive)
     if not archive.is_dir():
         raise FileNotFoundError(f"archive {archive} does not exist")
+    for generated in ("tables", "figures"):  # made from the runs alone: no stale file (a simulator's set) survives
+        shutil.rmtree(archive / generated, ignore_errors=True)
     tables = write_tables(archive, None, archive / "tables")
     figures = write_figures(archive, archive / "figures")
     atomic_write_bytes(out_md, results_markdown(archive, tables, figures, out_md).encode())

@@ -29,7 +29,7 @@ from matplotlib import transforms  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from gawm.report.runs import MAP_ORDER, METHOD_ORDER, load_curves  # noqa: E402
+from gawm.report.runs import MAP_ORDER, METHOD_ORDER, load_curves, simulators  # noqa: E402
 
 COLOURS = {"GAWM": "#d62728", "GAWM*": "#ff7f0e", "MAG": "#2ca02c", "MAMBA": "#1f77b4", "MAPPO": "#9467bd",
            "QMIX": "#8c564b"}
@@ -179,9 +179,27 @@ def _wm_axis_label(loss: pd.DataFrame) -> str:
 
 
 def write_figures(root: Path, out: Path) -> dict[str, list[Path]]:
-    """Render Figs. 3-5 from the runs under `root`; a figure without data is skipped and reported."""
+    """Render Figs. 3-5 from the runs under `root`; a figure without data is skipped and reported.
+
+    Runs of different simulators are never pooled: where `root` holds several, each gets its own figures
+    under out/<simulator>/, keyed "<simulator>/<name>" (and "skipped" lists what was not drawn for any)."""
+    sims = simulators(root)
+    if len(sims) <= 1:
+        return _write_figure_set(root, out, None)
+    written: dict[str, list[Path]] = {}
+    skipped: list[str] = []
+    for sim in sims:
+        part = _write_figure_set(root, out / sim, sim)
+        skipped += [f"{sim}: {s}" for s in part.pop("skipped")]  # type: ignore[arg-type]
+        written.update({f"{sim}/{name}": paths for name, paths in part.items()})
+    written["skipped"] = skipped  # type: ignore[assignment]
+    return written
+
+
+def _write_figure_set(root: Path, out: Path, simulator: str | None) -> dict[str, list[Path]]:
+    """write_figures for the runs of one simulator (all runs if None)."""
     written, skipped = {}, []
-    wins = load_curves(root, "eval.csv", "win_rate")
+    wins = load_curves(root, "eval.csv", "win_rate", simulator)
     wins["step_k"] = wins["step"] / 1000.0
     if len(wins):
         fig = _panels(wins, [m for m in METHOD_ORDER if m in set(wins["method"])] +
@@ -191,7 +209,7 @@ def write_figures(root: Path, out: Path) -> dict[str, list[Path]]:
         written["fig3_win_rate"] = _save(fig, out, "fig3_win_rate")
     else:
         skipped.append(f"fig3_win_rate (no run with an eval.csv under {Path(root) / 'runs'})")
-    loss = load_curves(root, "progress.csv", "wm_loss")
+    loss = load_curves(root, "progress.csv", "wm_loss", simulator)
     loss = loss[loss["method"].isin(["GAWM", "GAWM*"])]
     if len(loss):
         fig = _panels(loss, ["GAWM", "GAWM*"], "wm_epoch", _wm_axis_label(loss), "world-model loss (Eq. 3)",

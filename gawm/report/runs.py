@@ -13,11 +13,12 @@ from pathlib import Path
 import pandas as pd
 
 from gawm.envs import MAP_NAMES
+from gawm.provenance import PROVENANCE_FILE
 from gawm.registry import DISPLAY, METHOD_ORDER  # registry name -> display name; table/figure order
 from gawm.runs import read_run_config, read_run_json
 
-__all__ = ["DISPLAY", "METHOD_ORDER", "MAP_ORDER", "run_dirs", "load_run_results", "load_run_configs", "load_curves",
-           "load_published", "method_label", "split_method_label", "PUBLISHED_DIR"]
+__all__ = ["DISPLAY", "METHOD_ORDER", "MAP_ORDER", "run_dirs", "run_simulator", "simulators", "load_run_results",
+           "load_run_configs", "load_curves", "load_published", "method_label", "split_method_label", "PUBLISHED_DIR"]
 
 MAP_ORDER = list(MAP_NAMES)  # the paper's order (Table 1), as gawm.envs.maps lists them
 # the paper's Tables 1-3 as CSV, shipped with the package so `gawm table` works from any directory
@@ -28,9 +29,32 @@ VARIANT_SEP = "@"  # runs/<method>@<variant>/: a run made with a config other th
 _LABEL = re.compile(r"^(?P<base>.+) \[(?P<variant>[^\]]+)\]$")  # method_label's "<display> [<variant>]"
 
 
-def run_dirs(root: Path) -> list[Path]:
-    """Every runs/<method>/<map>/<seed>/ directory with a config.json under `root`."""
-    return sorted(p.parent for p in Path(root).glob("runs/*/*/*/config.json"))
+def run_dirs(root: Path, simulator: str | None = None) -> list[Path]:
+    """Every runs/<method>/<map>/<seed>/ directory with a config.json under `root` (only those whose battles
+    came from `simulator`, e.g. "sim-v3", if given)."""
+    runs = sorted(p.parent for p in Path(root).glob("runs/*/*/*/config.json"))
+    return runs if simulator is None else [r for r in runs if run_simulator(r) == simulator]
+
+
+def run_simulator(run: Path) -> str:
+    """The simulator a run's battles came from, as its provenance.json records it: "sim-v2", "sc2", several
+    joined by ", " if it was resumed on another, "unknown" where nothing says. Results of different
+    simulators are never pooled (tables and figures are made per simulator), so this is part of a result's
+    identity, like its map."""
+    path = Path(run) / PROVENANCE_FILE
+    try:
+        prov = json.loads(path.read_text()) if path.exists() else {}
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc}); restore it from the archive") from exc
+    sims = sorted({s.get("simulator") or "unknown" for s in prov.get("sessions") or []})
+    if not sims:  # archived before provenance was recorded: `gawm archive --simulator` named it
+        sims = [(prov.get("archived") or {}).get("simulator") or "unknown"]
+    return ", ".join(sims)
+
+
+def simulators(root: Path) -> list[str]:
+    """The distinct simulators of the runs under `root`, sorted."""
+    return sorted({run_simulator(r) for r in run_dirs(root)})
 
 
 def _ident(run: Path) -> dict:
@@ -62,10 +86,11 @@ def _read_json(path: Path, keys: tuple[str, ...]) -> dict:
     return data
 
 
-def load_run_results(root: Path) -> pd.DataFrame:
-    """One row per run: method, map, seed, and win_rate (%), gci, gpe where evaluation/analysis exist."""
+def load_run_results(root: Path, simulator: str | None = None) -> pd.DataFrame:
+    """One row per run (of `simulator` only, if given): method, map, seed, and win_rate (%), gci, gpe where
+    evaluation/analysis exist."""
     rows = []
-    for run in run_dirs(root):
+    for run in run_dirs(root, simulator):
         row = _ident(run)
         ev, an = run / "evaluation.json", run / "analysis.json"
         if ev.exists():
@@ -79,14 +104,15 @@ def load_run_results(root: Path) -> pd.DataFrame:
                                        "pairs"])
 
 
-def load_run_configs(root: Path, methods: set[str] | None = None) -> dict[tuple[str, str, int], dict[str, object]]:
+def load_run_configs(root: Path, methods: set[str] | None = None, simulator: str | None = None
+                     ) -> dict[tuple[str, str, int], dict[str, object]]:
     """Each run's resolved method config (of the `methods`, as tabled, if given), keyed by (method as tabled,
     map, seed).
 
     Why: a variant's archived config is the record of what it changed; comparing it with the default's tells
     the ablation table what each row varies, without trusting a name or a note."""
     out = {}
-    for run in run_dirs(root):
+    for run in run_dirs(root, simulator):
         ident = _ident(run)
         if methods is not None and ident["method"] not in methods:
             continue
@@ -95,10 +121,11 @@ def load_run_configs(root: Path, methods: set[str] | None = None) -> dict[tuple[
     return out
 
 
-def load_curves(root: Path, file: str, column: str) -> pd.DataFrame:
-    """Long frame (method, map, seed, step, value) of `column` from each run's `file` (eval.csv/progress.csv)."""
+def load_curves(root: Path, file: str, column: str, simulator: str | None = None) -> pd.DataFrame:
+    """Long frame (method, map, seed, step, value) of `column` from each run's `file` (eval.csv/progress.csv),
+    of the runs of `simulator` only if given."""
     frames = []
-    for run in run_dirs(root):
+    for run in run_dirs(root, simulator):
         path = run / file
         if not path.exists():
             continue

@@ -22,7 +22,7 @@ import pandas as pd
 from gawm.drift import config_changes
 from gawm.io import atomic_write_bytes
 from gawm.report.runs import (MAP_ORDER, METHOD_ORDER, load_published, load_run_configs, load_run_results,
-                              split_method_label)
+                              simulators, split_method_label)
 from gawm.report.stats import seeds_from_summary, stratified_bootstrap_ci, welch_test
 
 PUBLISHED_SEEDS = 3
@@ -245,8 +245,23 @@ def to_markdown(df: pd.DataFrame, spec: TableSpec, agg: pd.DataFrame | None) -> 
 def write_tables(root: Path, published_dir: Path | None, out: Path) -> dict[str, Path]:
     """Write table{1,2,3}_*.csv and .md (and Table 1's aggregate, table1_win_rates_iqm.csv, GAWM head to head
     against each method on our seeds, table1_head_to_head, and each variant against its method's default,
-    table1_ablation) under `out`; returns {stem: markdown path}."""
-    ours = load_run_results(root)
+    table1_ablation) under `out`; returns {stem: markdown path}.
+
+    Runs of different simulators are never pooled: where `root` holds several (gawm.report.runs.simulators),
+    each gets its own set under out/<simulator>/, keyed "<simulator>/<stem>"."""
+    sims = simulators(root)
+    if len(sims) <= 1:
+        return _write_table_set(root, published_dir, out, None)
+    written = {}
+    for sim in sims:
+        for stem, path in _write_table_set(root, published_dir, out / sim, sim).items():
+            written[f"{sim}/{stem}"] = path
+    return written
+
+
+def _write_table_set(root: Path, published_dir: Path | None, out: Path, simulator: str | None) -> dict[str, Path]:
+    """write_tables for the runs of one simulator (all runs if None)."""
+    ours = load_run_results(root, simulator)
     out.mkdir(parents=True, exist_ok=True)
     written = {}
     for spec in TABLES:
@@ -263,7 +278,7 @@ def write_tables(root: Path, published_dir: Path | None, out: Path) -> dict[str,
     atomic_write_bytes(out / "table1_head_to_head.md", head_to_head_markdown(h2h).encode())
     written["table1_head_to_head"] = out / "table1_head_to_head.md"
     variants = {m for m in ours["method"] if split_method_label(m)[1] is not None}
-    abl = ablation(ours, load_run_configs(root, variants | {split_method_label(m)[0] for m in variants}))
+    abl = ablation(ours, load_run_configs(root, variants | {split_method_label(m)[0] for m in variants}, simulator))
     atomic_write_bytes(out / "table1_ablation.csv", abl.to_csv(index=False, float_format="%.6g").encode())
     atomic_write_bytes(out / "table1_ablation.md", ablation_markdown(abl).encode())
     written["table1_ablation"] = out / "table1_ablation.md"
