@@ -294,6 +294,23 @@ def test_crawler_wind_up_is_cancelled_when_its_target_walks_out_of_reach():
     assert env2.battle.hp[0, 0] + env2.battle.sh[0, 0] < 160  # standing still, the hit lands
 
 
+def test_a_crawler_strike_released_in_reach_lands_though_its_target_walks_out():
+    """Simulator v3 (SC2's ImpalerTentacle: a 5.3-loop damage point, then a missile): once released, the strike
+    is committed. A stalker 8.1 from the crawler that walks away in the step the wind-up ends is still in reach
+    (8.5) at the release and out of it when the missile lands: it is hit. From 8.2 it leaves reach before the
+    release, so the wind-up is cancelled and it is not."""
+    for start, hit in ((8.1, True), (8.2, False)):
+        env = VecSimEnv("2s_vs_1sc", 1, seed=0)
+        bt = env.battle
+        _place(env, {0: (13.92, 20.04 - start), 1: (3.0, 3.0)})
+        for _ in range(3):  # acquire, retarget delay, wind-up begins
+            env.step(np.array([[1, 1]]))
+        assert bt.rel_at[0, 2] < np.inf and bt.hp[0, 0] + bt.sh[0, 0] == 160
+        env.step(np.array([[3, 1]]))  # stalker 0 walks south
+        assert np.hypot(*(bt.pos[0, 0] - bt.pos[0, 2])) > bt.reach[2, 0] == 8.5  # out of the crawler's reach at the end
+        assert (bt.hp[0, 0] + bt.sh[0, 0] < 160) == hit, start
+
+
 def test_crawler_keeps_its_target_and_pays_to_switch():
     env = VecSimEnv("2s_vs_1sc", 1, seed=0)
     bt = env.battle
