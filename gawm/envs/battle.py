@@ -33,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from gawm.envs import combat, motion, targeting
+from gawm.envs.arrays import any_true
 from gawm.envs.maps import MapSpec
 from gawm.envs.terrain import Terrain
 from gawm.envs.units import SHIELD_REGEN_DELAY_LOOPS, SHIELD_REGEN_PER_LOOP, STEP_MUL, UNIT_TYPES
@@ -239,7 +240,7 @@ class VecBattle:
                 raise ValueError(f"actions must be integers, got dtype {actions.dtype}")
             actions = actions.astype(np.int64)
         bad_range = (actions < 0) | (actions >= self.A)
-        if bad_range.any():
+        if any_true(bad_range):
             b, i = np.argwhere(bad_range)[0]
             raise ValueError(f"battle {b} agent {i}: action {actions[b, i]} out of range [0, {self.A})")
         ok = avail[self._bidx, self._agent_idx, actions]
@@ -251,7 +252,7 @@ class VecBattle:
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Advance every battle one env step. Returns reward (B,), terminated, won, episode_limit (B,) bool."""
-        if self.done.any():
+        if any_true(self.done):
             raise ValueError(f"battles {np.flatnonzero(self.done).tolist()} have terminated; reset them first")
         N, U = self.N, self.U
         actions = self.check_actions(actions, self.avail_actions())
@@ -270,7 +271,7 @@ class VecBattle:
         pos1 = pos0 + delta
         end = motion.pairwise(pos1)
         idle = (hold | stopped) & alive0 & (self.tgt < 0)  # (B, U) holding units without a target
-        idle_at = self._first_in_reach(end[2], alive0, idle) if idle.any() else np.full(idle.shape, np.inf)
+        idle_at = self._first_in_reach(end[2], alive0, idle) if any_true(idle) else np.full(idle.shape, np.inf)
         self._weapons(pos0, delta, start, dur, hold, idle_at)
         self.pos = pos1
         self._changed()
@@ -344,11 +345,11 @@ class VecBattle:
         travel = np.where(chasing, tdist - 0.95 * treach, motion.length(goal - self.pos))
         step_len = np.where(moving, np.minimum(self.speed * (STEP_MUL - start), np.maximum(travel, 0.0)), 0.0)
         steer = moving & chasing & self.melee
-        if steer.any():  # melee chasers head for a free contact point of their target, around whoever is in the way
+        if any_true(steer):  # melee chasers head for a free contact point of their target, around whoever is in the way
             goal, travel, tg = self._contact_goals(steer, goal, travel, tg, alive, dist)
             step_len = np.where(moving, np.minimum(self.speed * (STEP_MUL - start), np.maximum(travel, 0.0)), 0.0)
         direction = self.terrain.direction(self.pos, goal)
-        if steer.any():
+        if any_true(steer):
             solid = alive & self.collides
             blockers = solid[:, None, :] & self.not_self & (self._uidx[:, None, :] != tg[..., None])
             direction = motion.steer_around(self.pos, direction, step_len, steer, blockers, self.radius,
@@ -359,7 +360,7 @@ class VecBattle:
                                anchored=anchored, same_team=self.same_team)
         new_pos, stuck = motion.block_at_anchors(self.pos, new_pos, alive & self.collides, anchored, self.radius,
                                                  self._foes)
-        if stuck.any():  # the stopped walkers stand; whoever walked into their old place steps aside
+        if any_true(stuck):  # the stopped walkers stand; whoever walked into their old place steps aside
             new_pos = motion.relax(new_pos, alive & self.collides, self.mobile, self.radius, self.terrain.clip_move,
                                    anchored=anchored | stuck, same_team=self._foes_none)
         dur = np.where(self.speed > 0, step_len / np.maximum(self.speed, 1e-9), 0.0)
@@ -376,7 +377,7 @@ class VecBattle:
         vb, vu, which = self._targets_of(sb, su, tg)
         slots, free = motion.contact_slots(self.pos, vb, vu, self.radius, self._melee_r, solid, self.terrain.pathable)
         crowded = ~(free.any(-1) & alive[vb, vu])[which] & ~self.is_agent[su]  # (S,) target has no free point
-        if crowded.any():
+        if any_true(crowded):
             self._switch_from_crowded(sb[crowded], su[crowded], solid, alive, dist)
             tg = np.maximum(self.tgt, 0)
             vb, vu, which = self._targets_of(sb, su, tg)
@@ -440,9 +441,9 @@ class VecBattle:
         okr, flat_tg, tdist = self._reach_table(path, self._bidx, self._uidx)
         ready = np.maximum(self.cd_ready, self.acq_ready)
         # holding units can lose a target by its leaving reach; anyone can by its death (checked after damage)
-        idle_any = bool(np.isfinite(idle_at).any())
-        check = idle_any or bool((hold & (self.tgt >= 0) & ~okr[..., 1:].all(-1)).any())
-        keep_checking = idle_any or bool(hold.any())  # whether `check` stays on after a loop that checked
+        idle_any = any_true(np.isfinite(idle_at))
+        check = idle_any or any_true(hold & (self.tgt >= 0) & ~okr[..., 1:].all(-1))
+        keep_checking = idle_any or any_true(hold)  # whether `check` stays on after a loop that checked
         # look ahead for the next loop with work while doing so skips loops: with many battles nearly every
         # loop has work somewhere, and once a look-ahead finds work in the very next loop it stops for the step
         t, look = 0, self.look_ahead
@@ -459,7 +460,7 @@ class VecBattle:
                 lost = (self.tgt >= 0) & alive & (~tgt_alive | (hold & ~okr[..., t]))
                 if idle_any:
                     lost |= (idle_at == t) & (self.tgt < 0) & alive
-                if lost.any():  # re-acquire in reach at loop t, for the units concerned only
+                if any_true(lost):  # re-acquire in reach at loop t, for the units concerned only
                     b, u = np.nonzero(lost)
                     self._reacquire(path[:, :, t], b, u, alive, t)
                     okr[b, u], flat_tg[b, u], tdist[b, u] = self._reach_table(path, b, u)
@@ -467,16 +468,16 @@ class VecBattle:
                 check = keep_checking
             ok = okr[..., t] & alive & alive.ravel()[flat_tg]
             cancel = ~ok & (self.rel_at < _NEVER)  # target dead or out of reach before the release
-            if cancel.any():
+            if any_true(cancel):
                 self.rel_at[cancel] = _NEVER
             begin = ok & (ready <= t) & (self.rel_at == _NEVER)
-            if begin.any():
+            if any_true(begin):
                 self.rel_at = np.where(begin, t + self.damage_point, self.rel_at)
                 self.cd_ready = np.where(begin, t + self.cooldown, self.cd_ready)
                 ready = np.maximum(self.cd_ready, self.acq_ready)
             release = self.rel_at <= t + 1e-9
             landing = self.land_at <= t + 1e-9
-            any_rel, any_land = release.any(), landing.any()
+            any_rel, any_land = any_true(release), any_true(landing)
             if not (any_rel or any_land):
                 continue
             tg = flat_tg - self._flat_base
@@ -486,7 +487,7 @@ class VecBattle:
                 self.rel_at[release] = _NEVER
                 self.back_until = np.where(release, t + self.backswing, self.back_until)
                 fly = release & self._has_missile
-                if fly.any():
+                if any_true(fly):
                     instant = release & ~self._has_missile
                     self.land_at = np.where(fly, t + tdist[..., t] / self._missile_div, self.land_at)
                     self.proj_tgt = np.where(fly, tg, self.proj_tgt)
@@ -494,7 +495,7 @@ class VecBattle:
                 victim = np.where(landing, self.proj_tgt, tg)
                 self.land_at[landing] = _NEVER
             hits_now = instant | landing if any_land else instant
-            if hits_now.any():
+            if any_true(hits_now):
                 if self._apply(path[:, :, t], hits_now, instant, victim, alive, t):
                     check = True  # somebody died: their attackers re-acquire next loop
 
@@ -523,13 +524,13 @@ class VecBattle:
         work |= self.land_at.min() <= loops + 1e-9
         if check:
             has = (self.tgt >= 0) & alive
-            lost = (has & ~tgt_alive).any() | ((has & hold)[..., None] & ~reach_ok).any((0, 1))  # (L,)
-            if np.isfinite(idle_at).any():
+            lost = any_true(has & ~tgt_alive) | ((has & hold)[..., None] & ~reach_ok).any((0, 1))  # (L,)
+            if any_true(np.isfinite(idle_at)):
                 lost |= ((idle_at[..., None] == loops) & ((self.tgt < 0) & alive)[..., None]).any((0, 1))
             if not keep_checking:
                 lost[1:] = False  # `check` is off after the first loop
             work |= lost
-        if not work.any():
+        if not any_true(work):
             return STEP_MUL + 1, check
         skip = int(work.argmax())
         return t0 + skip, check if skip == 0 else check and keep_checking
@@ -576,7 +577,7 @@ class VecBattle:
         if self.splash_src.size:
             s = self.splash_src
             fires = valid[:, s] & instant[:, s]
-            if fires.any():
+            if any_true(fires):
                 line = combat.line_splash(pos, s, victim[:, s], fires, self.splash_half, self.radius,
                                           self.splash_enemy) & alive[:, None, :]
                 h = self.hits_per_attack[s][None, :, None] * line  # (B, S, U)
@@ -584,7 +585,7 @@ class VecBattle:
                 hits_in = hits_in + h.sum(1)
         self.hp, self.sh = combat.apply_hits(self.hp, self.sh, self.armor, raw_in, hits_in)
         self.since_damage = np.where(raw_in > 0, -float(t), self.since_damage)  # loops since, relative to loop 0
-        return bool((alive & (self.hp <= 0)).any())
+        return any_true(alive & (self.hp <= 0))
 
     # ..................................................................... 4. bookkeeping
     def _finish(self, actions: np.ndarray, alive0: np.ndarray):

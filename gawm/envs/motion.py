@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from gawm.envs.arrays import any_true
+
 MAX_RELAX_PASSES = 6  # passes per step at most; a pass pushes every overlapping pair apart completely
 OVERLAP_TOL = 0.02  # overlap (distance units, 5% of a zergling's radius) below which footprints touch
 
@@ -71,7 +73,7 @@ def steer_around(pos: np.ndarray, direction: np.ndarray, look: np.ndarray, steer
     lateral = ux * dy - uy * dx  # signed offset of j to the left of i's heading
     clear = radius[:, None] + radius[None, :]
     blocked = blockers & steer[..., None] & (ahead > 0) & (ahead < look[..., None] + clear) & (np.abs(lateral) < clear)
-    if not blocked.any():
+    if not any_true(blocked):
         return direction
     j = np.where(blocked, ahead, np.inf).argmin(-1)  # (B, U) nearest blocker
     any_b = blocked.any(-1)
@@ -101,7 +103,7 @@ def relax(pos: np.ndarray, solid: np.ndarray, mobile: np.ndarray, radius: np.nda
     reach = radius[:, None] + radius[None, :]  # (U, U) centre distance at which footprints touch
     pair_ok = solid[:, :, None] & solid[:, None, :] & ~np.eye(U, dtype=bool)  # (B, U, U)
     table = _overlaps(pos, reach, pair_ok)  # pass 0's table doubles as the "anything to do?" check
-    if not table[-1].any():
+    if not any_true(table[-1]):
         return pos  # nothing overlaps: the common case, decided with one distance table
     weight = np.where(pair_ok, _yield_share(B, U, mobile, anchored, same_team), 0.0)  # (B, U, U)
     start = pos  # (passes rebind pos to new arrays before writing into it: the caller's stays as it was)
@@ -117,7 +119,7 @@ def relax(pos: np.ndarray, solid: np.ndarray, mobile: np.ndarray, radius: np.nda
         busy = worst > OVERLAP_TOL
         if k >= 3:
             busy &= worst < 0.9 * (prev if idx is None else prev[idx])
-        if not busy.any():
+        if not any_true(busy):
             break
         if idx is None:
             prev = worst
@@ -164,7 +166,7 @@ def _pass_shift(dx: np.ndarray, dy: np.ndarray, d: np.ndarray, overlap: np.ndarr
     its overlap (plus half the tolerance), shared by `weight` (b, U, U)."""
     U = d.shape[-1]
     coincident = pair & (d <= 1e-9)  # exactly on top of each other: separate along x, in index order
-    if coincident.any():
+    if any_true(coincident):
         dx = np.where(coincident, np.sign(np.arange(U)[None, :] - np.arange(U)[:, None]), dx)
         d = np.where(coincident, 1.0, d)
     push = np.where(pair, (overlap + 0.5 * OVERLAP_TOL) * weight / np.maximum(d, 1e-9), 0.0)  # (b, U, U)
@@ -184,4 +186,4 @@ def block_at_anchors(pos0: np.ndarray, pos1: np.ndarray, solid: np.ndarray, anch
     over = (radius[:, None] + radius[None, :] - d > tol) & solid[:, :, None] & solid[:, None, :]
     over &= anchored[:, None, :] & ~anchored[:, :, None] & foes[None]
     stuck = over.any(-1)
-    return (np.where(stuck[..., None], pos0, pos1) if stuck.any() else pos1), stuck
+    return (np.where(stuck[..., None], pos0, pos1) if any_true(stuck) else pos1), stuck
