@@ -357,3 +357,22 @@ def test_runs_of_different_simulators_are_never_pooled(tmp_path):
         import shutil
         shutil.rmtree(root / "runs" / "gawm" / "3s_vs_3z" / str(seed))
     assert "table1_win_rates" in write_tables(root, PUBLISHED, tmp_path / "flat")
+
+
+def test_a_variant_is_set_against_its_methods_published_cell_and_says_so():
+    """MAMBA [cpu] on 3s_vs_3z (three seeds) is compared with the paper's MAMBA cell (78(10)), named as such;
+    the default MAMBA column keeps its own cell, unmarked."""
+    from gawm.report.tables import TABLES, compare, to_markdown
+
+    ours = pd.DataFrame({"method": ["MAMBA [cpu]"] * 3 + ["MAMBA"] * 3, "map": ["3s_vs_3z"] * 6, "seed": [1, 2, 3] * 2,
+                         "win_rate": [56.4, 60.2, 65.0, 70.0, 80.0, 90.0], "steps": [50000] * 6})
+    pub = load_published(PUBLISHED, "table1_win_rates.csv")
+    df = compare(ours, pub, "win_rate").set_index(["map", "method"])
+    row = df.loc[("3s_vs_3z", "MAMBA [cpu]")]
+    assert row["pub_mean"] == 78.0 and row["pub_std"] == 10.0 and row["pub_of"] == "MAMBA"
+    expected = stats.ttest_ind_from_stats(np.mean([56.4, 60.2, 65.0]), np.std([56.4, 60.2, 65.0], ddof=1), 3,
+                                          78.0, 10.0, 3, equal_var=False).pvalue
+    assert math.isclose(row["p_value"], expected, rel_tol=1e-9)
+    md = to_markdown(compare(ours, pub, "win_rate"), TABLES[0], None)
+    assert "/ 78.0(10.0) (published MAMBA), Δ-17.5" in md
+    assert "| **80.0(10.0)** [3 @50k] / 78.0(10.0), Δ+2.0" in md

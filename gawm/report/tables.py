@@ -53,6 +53,18 @@ def compare(ours: pd.DataFrame, published: pd.DataFrame, metric: str) -> pd.Data
                         }).reset_index()
     pub = published.rename(columns={"mean": "pub_mean", "std": "pub_std"})
     df = pub.merge(agg, on=["map", "method"], how="outer")
+    # a variant ("MAMBA [cpu]") is set against its method's published cell: the paper ran the method's own
+    # configuration, so this compares across configurations, and `pub_of` says whose cell it is
+    df["pub_of"] = df["method"].where(df["pub_mean"].notna())
+    base = df["method"].map(lambda m: split_method_label(m)[0])
+    variant = df["method"] != base
+    if variant.any() and len(pub):
+        cell = pub.set_index(["map", "method"])
+        for i in df.index[variant]:
+            key = (df.at[i, "map"], base[i])
+            if key in cell.index:
+                df.loc[i, ["pub_mean", "pub_std"]] = cell.loc[key, ["pub_mean", "pub_std"]].to_numpy(float)
+                df.at[i, "pub_of"] = base[i]
     df["n_seeds"] = df["n_seeds"].fillna(0).astype(int)
     df["diff"] = df["ours_mean"] - df["pub_mean"]
     tests = [welch_test(r.ours_mean, r.ours_std, r.n_seeds, r.pub_mean, r.pub_std, PUBLISHED_SEEDS)
@@ -62,8 +74,8 @@ def compare(ours: pd.DataFrame, published: pd.DataFrame, metric: str) -> pd.Data
     df["map"] = pd.Categorical(df["map"], [m for m in MAP_ORDER] + sorted(set(df["map"]) - set(MAP_ORDER)))
     df["method"] = pd.Categorical(df["method"], METHOD_ORDER + sorted(set(df["method"]) - set(METHOD_ORDER)))
     cols = ["map"] + (["steps"] if "steps" in df else []) + ["method", "n_seeds", "ours_steps", "ours_mean",
-                                                              "ours_std", "pub_mean", "pub_std", "diff", "p_value",
-                                                              "p_note"]
+                                                              "ours_std", "pub_mean", "pub_std", "pub_of", "diff",
+                                                              "p_value", "p_note"]
     return df.sort_values(["map", "method"])[cols].reset_index(drop=True)
 
 
@@ -203,7 +215,10 @@ def to_markdown(df: pd.DataFrame, spec: TableSpec, agg: pd.DataFrame | None) -> 
     methods = [m for m in df["method"].cat.categories if m in set(df["method"])]
     lines = [f"## {spec.title}", "",
              "Cell: **ours** mean(std) over our seeds [n seeds @ our real steps] / published mean(std) "
-             "[at the paper's steps in the row label], difference, Welch p. Empty ours: no run of ours yet.", "",
+             "[at the paper's steps in the row label], difference, Welch p. Empty ours: no run of ours yet. "
+             "A variant's column (`method [variant]`, a configuration other than the method's own) is set "
+             "against its method's published cell, marked \"(published <method>)\": the paper ran the "
+             "method's own configuration, so that comparison is across configurations.", "",
              "| map | " + " | ".join(methods) + " |", "|---" * (len(methods) + 1) + "|"]
     marks: dict[str, str] = {}  # p_note -> footnote marker
     for map_name, g in df.groupby("map", observed=True):
@@ -219,6 +234,8 @@ def to_markdown(df: pd.DataFrame, spec: TableSpec, agg: pd.DataFrame | None) -> 
             at = "" if math.isnan(r.ours_steps) else f" @{r.ours_steps / 1000:g}k"
             ours = f"**{_fmt(r.ours_mean, r.ours_std, d)}** [{r.n_seeds}{at}]" if r.n_seeds else "—"
             pub = _fmt(r.pub_mean, r.pub_std, d) or "n/a"
+            if isinstance(r.pub_of, str) and r.pub_of != m:
+                pub += f" (published {r.pub_of})"
             extra = ""
             if r.n_seeds and not math.isnan(r.pub_mean):
                 if math.isnan(r.p_value):  # a degenerate test: a marker here, its reason under the table
