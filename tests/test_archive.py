@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gawm.cli import main
+from gawm.envs import SIMULATOR_VERSION
 from gawm.provenance import read_provenance, record_session, summarise
 from gawm.report.archive import archive_run, archived_runs, parse_time_log
 from tests.conftest import SMOKE
@@ -69,7 +70,7 @@ def test_archive_copies_small_files_only_and_refuses_a_second_copy(run, tmp_path
     log = tmp_path / "time.log"
     log.write_text(TIME_LOG)
     dest = archive_run(run, tmp_path / "archive", time_log=log, note="test")
-    assert dest == tmp_path / "archive" / "runs" / "mappo" / "3s_vs_3z" / "2"
+    assert dest == tmp_path / "archive" / "runs" / f"mappo~sim-v{SIMULATOR_VERSION}" / "3s_vs_3z" / "2"
     assert not list(dest.rglob("*.pt")) and not (dest / "checkpoints").exists()
     for name in ("config.json", "progress.csv", "eval.csv", "summary.json", "evaluation.json", "provenance.json"):
         assert (dest / name).read_bytes() == (run / name).read_bytes() or name == "provenance.json"
@@ -154,7 +155,7 @@ def test_a_variant_is_archived_beside_the_default_and_tabled_as_its_own_column(r
     archive = tmp_path / "archive"
     archive_run(run, archive)
     dest = archive_run(run, archive, variant="cpu")
-    assert dest == archive / "runs" / "mappo@cpu" / "3s_vs_3z" / "2"
+    assert dest == archive / "runs" / f"mappo@cpu~sim-v{SIMULATOR_VERSION}" / "3s_vs_3z" / "2"
     assert json.loads((dest / "provenance.json").read_text())["archived"]["variant"] == "cpu"
     assert sorted(r["method"] for r in archived_runs(archive)) == ["mappo", "mappo@cpu"]
     out = tmp_path / "RESULTS.md"

@@ -26,6 +26,9 @@ PUBLISHED_DIR = Path(__file__).resolve().parent / "published"
 
 
 VARIANT_SEP = "@"  # runs/<method>@<variant>/: a run made with a config other than the method's own
+# runs/<method>[@<variant>]~<simulator>/: the archive's directories name the run's simulator, so runs that
+# differ only in their simulator never share a directory (report.archive); a workflow's results root has none
+SIMULATOR_SEP = "~"
 _LABEL = re.compile(r"^(?P<base>.+) \[(?P<variant>[^\]]+)\]$")  # method_label's "<display> [<variant>]"
 
 
@@ -61,6 +64,7 @@ def _ident(run: Path) -> dict:
     method, map_name, seed = run.parts[-3:]
     if not seed.isdigit():
         raise ValueError(f"{run}: run directories are runs/<method>/<map>/<seed> with an integer seed")
+    method = method.partition(SIMULATOR_SEP)[0]  # the simulator is read from provenance (run_simulator)
     base, _, variant = method.partition(VARIANT_SEP)  # an archived variant (report.archive)
     return {"method": method_label(DISPLAY.get(base, base), variant or None), "map": map_name, "seed": int(seed)}
 
