@@ -23,7 +23,7 @@ from typing import Any
 
 from gawm.io import atomic_write_bytes, atomic_write_json
 from gawm.provenance import PROVENANCE_FILE, code_version, read_provenance, summarise
-from gawm.report.runs import SIMULATOR_SEP, VARIANT_SEP, run_simulator
+from gawm.report.runs import SIMULATOR_SEP, VARIANT_SEP, simulator_of
 from gawm.runs import read_run_json
 
 ARCHIVE_ROOT = Path("results/archive")
@@ -87,7 +87,8 @@ def archive_run(run: Path, archive: Path = ARCHIVE_ROOT, time_log: Path | None =
     recorded = sorted({x.get("simulator") for x in sessions} - {None})
     if simulator and recorded and recorded != [simulator]:
         raise ValueError(f"--simulator {simulator} contradicts the run's provenance ({', '.join(recorded)})")
-    tag = SIMULATOR_SEP + (simulator or "+".join(recorded) or "unknown")  # the run's simulator(s)
+    # the run's simulator(s), read as every report reads them (", " cannot be part of a directory name)
+    tag = SIMULATOR_SEP + simulator_of({"sessions": sessions, "archived": {"simulator": simulator}}).replace(", ", "+")
     dest = archive / "runs" / ((f"{method}{VARIANT_SEP}{variant}" if variant else method) + tag) / map_name / str(seed)
     if dest.exists() and not force:
         raise ValueError(f"{dest} exists; pass --force to replace it")
@@ -122,7 +123,7 @@ def archived_runs(archive: Path) -> list[dict[str, Any]]:
         ev = read_run_json(run / "evaluation.json", ("win_rate", "episodes"))  # archive_run required it
         rows.append({"method": method, "map": map_name, "seed": seed, "steps": steps,
                      "win_rate": ev.get("win_rate"), "episodes": ev.get("episodes"),
-                     "simulator": run_simulator(run),
+                     "simulator": simulator_of(prov),
                      "wall_s": measured.get("wall_s", totals["wall_s"]),
                      "peak_rss_mb": measured.get("peak_rss_mb", totals["peak_rss_mb"]),
                      "sessions": totals["sessions"], "killed_sessions": totals["killed_sessions"],

@@ -17,7 +17,7 @@ from gawm.provenance import PROVENANCE_FILE
 from gawm.registry import DISPLAY, METHOD_ORDER  # registry name -> display name; table/figure order
 from gawm.runs import read_run_config, read_run_json
 
-__all__ = ["DISPLAY", "METHOD_ORDER", "MAP_ORDER", "run_dirs", "run_simulator", "simulators", "load_run_results",
+__all__ = ["DISPLAY", "METHOD_ORDER", "MAP_ORDER", "run_dirs", "run_simulator", "simulator_of", "simulators", "load_run_results",
            "load_run_configs", "load_curves", "load_published", "method_label", "split_method_label", "PUBLISHED_DIR"]
 
 MAP_ORDER = list(MAP_NAMES)  # the paper's order (Table 1), as gawm.envs.maps lists them
@@ -49,6 +49,11 @@ def run_simulator(run: Path) -> str:
         prov = json.loads(path.read_text()) if path.exists() else {}
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path} is not valid JSON ({exc}); restore it from the archive") from exc
+    return simulator_of(prov)
+
+
+def simulator_of(prov: dict) -> str:
+    """`run_simulator` of a provenance record already read ({"sessions": [...], "archived": {...}})."""
     sims = sorted({s.get("simulator") or "unknown" for s in prov.get("sessions") or []})
     if not sims:  # archived before provenance was recorded: `gawm archive --simulator` named it
         sims = [(prov.get("archived") or {}).get("simulator") or "unknown"]
