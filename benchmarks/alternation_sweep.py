@@ -62,11 +62,34 @@ class RetreatSteps(S.Strategy):
         return S._legal(act, avail)
 
 
+class HealthGap(S.Strategy):
+    """Memoryless alternation: out of the crawler's reach while more than `margin` below the ally's health
+    + shield, else fight; the rule is followed on a random fraction `q` of the steps (per stalker)."""
+
+    def __init__(self, spec, q: float, margin: float, seed: int = 0, out_of_reach: float = 8.7):
+        super().__init__(spec)
+        self.q, self.margin, self.out_of_reach = q, margin, out_of_reach
+        self.rng = np.random.default_rng(seed)
+
+    def act(self, obs, avail, fresh):
+        v = S.view(self.spec, obs)
+        dx, dy, seen, d = v.dx[..., 0], v.dy[..., 0], v.visible[..., 0], v.dist[..., 0]
+        fight = np.where(v.attackable[..., 0], ATTACK_CRAWLER,
+                         np.where(seen, S._toward(dx, dy), S.forward(self.spec)))
+        behind = (v.own_health < v.ally_health[..., 0] - self.margin) & v.ally_visible[..., 0] & seen  # (B, N)
+        rule = np.where(behind, np.where(d < self.out_of_reach, S._away(dx, dy, avail), S.STOP), fight)
+        follow = self.rng.random(rule.shape) < self.q
+        return S._legal(np.where(follow, rule, fight), avail)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--episodes", type=int, default=200)
     ap.add_argument("--steps", type=int, nargs="*", default=[0, 1, 2, 3, 4, 6])
     ap.add_argument("--retreat-prob", type=float, nargs="*", default=[0.1, 0.2, 0.3])
+    ap.add_argument("--gap-prob", type=float, nargs="*", default=[0.1, 0.3, 0.5, 0.7, 0.9, 1.0])
+    ap.add_argument("--gap-margin", type=float, nargs="*", default=[0.0, 0.5],
+                    help="health + shield fractions (one crawler hit on a stalker is 29/80 = 0.36)")
     ap.add_argument("--crawler-radius", type=float, default=None)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
@@ -81,6 +104,8 @@ def main() -> None:
     spec = get_map("2s_vs_1sc")
     scripts = [(f"retreat {k} steps after a hit", RetreatSteps(spec, k)) for k in args.steps]
     scripts += [(f"retreat on {p:.0%} of steps", RetreatSteps(spec, 0, p, args.seed)) for p in args.retreat_prob]
+    scripts += [(f"health gap > {m:g}, followed on {q:.0%} of steps", HealthGap(spec, q, m, args.seed))
+                for m in args.gap_margin for q in args.gap_prob]
     for name, strategy in scripts:
         env = VecSimEnv("2s_vs_1sc", min(50, args.episodes), seed=args.seed)
         r = evaluate_policy(env, S.StrategyActing(strategy), args.episodes)

@@ -2,11 +2,13 @@
 kernel as the simulator computes it now against the form it replaced, on the array shapes of 1 and of 64
 battles of 8m (16 units), with a check that both give the same values bit for bit.
 
-    OMP_NUM_THREADS=1 python benchmarks/sim_kernels.py [--repeats 2000] [--relax-before 268c31a]
+    OMP_NUM_THREADS=1 python benchmarks/sim_kernels.py [--repeats 2000] [--relax-before 844ed03]
 
-Prints microseconds per call (best of 5 rounds of --repeats calls) and the ratio old / new; then the weapon
-loop's time per env step with and without its look-ahead over quiet game loops (VecBattle.look_ahead);
-with --relax-before, collision relaxation now and at an older commit on the same captured calls.
+Prints microseconds per call (best of 5 rounds of --repeats calls) and the ratio old / new; with
+--relax-before, collision relaxation now and at an older commit on the same captured calls (844ed03: the
+last numpy relaxation, before the compiled kernel of gawm/envs/kernels.py). The weapon loop's numpy form
+(with its look-ahead over quiet game loops) is gone since gawm/envs/weapons.py compiled it;
+benchmarks/env_throughput.py --before 844ed03 measures the whole step against it.
 """
 
 from __future__ import annotations
@@ -38,29 +40,6 @@ def kernels(B: int, rng: np.random.Generator) -> list[tuple[str, Callable, Calla
         ("paths pos0 + delta * frac (B, U, 9, 2)",
          lambda: pos[:, :, None, :] + delta[:, :, None, :] * frac[..., None], lambda: _along(pos, delta, frac)),
     ]
-
-
-def weapon_phase(map_name: str, n_envs: int, steps: int, look_ahead: bool) -> float:
-    """Microseconds of VecBattle._weapons per env step over `steps` steps of uniform-random play."""
-    from gawm.envs import VecSimEnv
-
-    env = VecSimEnv(map_name, n_envs, seed=0)
-    battle = env.battle
-    battle.look_ahead = look_ahead
-    inner, spent = battle._weapons, [0.0]
-
-    def timed(*args):
-        t0 = time.perf_counter()
-        inner(*args)
-        spent[0] += time.perf_counter() - t0
-
-    battle._weapons = timed
-    rng = np.random.default_rng(0)
-    for _ in range(steps):
-        avail = env.get_avail_actions()
-        _, terminated, _ = env.step((rng.random(avail.shape) * avail).argmax(-1))
-        env.reset(terminated)
-    return spent[0] / steps * 1e6
 
 
 def captured_relax_calls(map_name: str, n_envs: int, steps: int) -> list[tuple]:
@@ -136,15 +115,6 @@ def main() -> None:
         for name, old, new in kernels(B, rng):
             t_old, t_new = (min(timeit.repeat(f, number=args.repeats, repeat=5)) / args.repeats * 1e6 for f in (old, new))
             print(f"{name:<42}{B:>8}{t_old:>10.1f}{t_new:>10.1f}{t_old / t_new:>9.2f}  {_same(old(), new())}")
-    print("\nweapon loop (VecBattle._weapons), us per env step, best of 5 alternating runs of random play:")
-    print(f"{'map':<12}{'battles':>8}{'every loop':>12}{'look-ahead':>12}{'ratio':>8}")
-    for m, n, steps in (("8m", 1, 1500), ("1c3s5z", 1, 1000), ("3s_vs_5z", 1, 1000), ("corridor", 1, 500),
-                        ("8m", 64, 60)):
-        best = {False: np.inf, True: np.inf}
-        for _ in range(5):
-            for look in (False, True):
-                best[look] = min(best[look], weapon_phase(m, n, steps, look))
-        print(f"{m:<12}{n:>8}{best[False]:>12.0f}{best[True]:>12.0f}{best[False] / best[True]:>8.2f}", flush=True)
     if args.relax_before:
         compare_relax(args.relax_before)
 

@@ -50,15 +50,6 @@ def test_rollouts_reproduce_the_golden_traces(golden, map_name, driver):
     assert mismatches(golden, map_name, driver, rollout(map_name, driver)) == []
 
 
-@pytest.mark.parametrize("map_name", ["2s_vs_1sc", "1c3s5z", "corridor"])
-def test_weapon_loop_without_look_ahead_reproduces_the_golden_traces(golden, map_name, monkeypatch):
-    """VecBattle.look_ahead only skips game loops without work: processing every loop gives the same traces."""
-    from gawm.envs.battle import VecBattle
-
-    monkeypatch.setattr(VecBattle, "look_ahead", False)
-    assert mismatches(golden, map_name, "scripted", rollout(map_name, "scripted")) == []
-
-
 def test_the_golden_comparison_catches_a_one_loop_change():
     """A simulator whose weapons cool down one game loop slower must fail the comparison."""
 

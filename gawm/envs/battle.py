@@ -11,12 +11,12 @@ One `step` is SMAC's environment step, 8 game loops (`step_mul`) at 22.4 loops p
    steer around allies in their way (motion.py), walls clip moves, and collision relaxation pushes
    footprints apart until none overlap. Each unit's position during the step is a straight line from its
    start to its end, walked at its speed (it arrives early when it stops early).
-3. weapons, game loop by game loop (8 iterations of (B, U) array operations, never a loop over units or
-   battles): an attack starts when the weapon is off cooldown, the retarget delay has passed and the
+3. weapons, game loop by game loop (weapons.py, compiled: each battle and unit in turn, as SC2 resolves
+   a loop): an attack starts when the weapon is off cooldown, the retarget delay has passed and the
    target is in reach; its hit is released `damage_point` loops later, unless the target died or left
    reach first, which cancels it (the cooldown is not spent); released hits either land at once or fly
    as a projectile at `missile_speed`; the colossus's lances also hit every enemy on a short line across
-   the target (combat.py). Damage is applied loop by loop, so a unit killed in loop 3 does not fire in
+   the target. Damage is applied loop by loop, so a unit killed in loop 3 does not fire in
    loop 5, and hits aimed at it later are lost. A unit whose target dies, and a unit holding position
    whose target leaves reach, re-acquires in the same loop (in reach only; chasing waits for the next step).
 4. regeneration (protoss shields after 160 loops without damage, zerg health), deaths, reward, termination.
@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gawm.envs import combat, motion, targeting
+from gawm.envs import motion, targeting, weapons
 from gawm.envs.arrays import any_true
 from gawm.envs.maps import MapSpec
 from gawm.envs.terrain import Terrain
@@ -52,10 +52,6 @@ _NEVER = np.inf
 
 class VecBattle:
     """State and dynamics of `n_envs` battles on one map."""
-
-    # the weapon loop skips game loops without work (see _weapons); False processes every loop, the same
-    # results more slowly on single battles (benchmarks/sim_kernels.py compares the two)
-    look_ahead: bool = True
 
     def __init__(self, spec: MapSpec, n_envs: int, seed: int | None = None):
         if n_envs < 1:
@@ -425,167 +421,23 @@ class VecBattle:
     # ..................................................................... 3. weapons
     def _weapons(self, pos0: np.ndarray, delta: np.ndarray, start: np.ndarray, dur: np.ndarray,
                  hold: np.ndarray, idle_at: np.ndarray) -> None:
-        """Game loops 1..8: wind-ups, cancels, releases, projectiles, damage, in-loop re-acquisition.
-
-        Each processed loop is a dozen (B, U) array operations; the expensive parts (re-acquisition,
-        damage) run only when they have work. Loops in which nothing can happen are skipped: `_next_event`
-        finds the next loop with work in one batch of (B, U, loops) operations; in a single battle about one
-        loop in seven has work (8m, random play). A quiet loop changes no state, so skipping it changes
-        nothing. On single battles of the open maps this takes 10-25% off the weapon loop; on corridor and
-        with 64 battles, where most loops have work somewhere, it gains nothing and costs up to a few
-        percent (benchmarks/sim_kernels.py)."""
+        """Game loops 1..8: wind-ups, cancels, releases, projectiles, damage, in-loop re-acquisition
+        (gawm/envs/weapons.py, compiled), along each unit's straight path through the step."""
         # fraction of its path each unit has walked at loop t: (B, U, 9)
         frac = np.minimum(np.maximum((self._loops - start[..., None]) / np.maximum(dur[..., None], 1e-9), 0.0), 1.0)
         frac = np.where(dur[..., None] > 0, frac, self._moved_at)
         path = _along(pos0, delta, frac)  # (B, U, 9, 2)
-        okr, flat_tg, tdist = self._reach_table(path, self._bidx, self._uidx)
-        ready = np.maximum(self.cd_ready, self.acq_ready)
-        # holding units can lose a target by its leaving reach; anyone can by its death (checked after damage)
-        idle_any = any_true(np.isfinite(idle_at))
-        check = idle_any or any_true(hold & (self.tgt >= 0) & ~okr[..., 1:].all(-1))
-        keep_checking = idle_any or any_true(hold)  # whether `check` stays on after a loop that checked
-        # look ahead for the next loop with work while doing so skips loops: with many battles nearly every
-        # loop has work somewhere, and once a look-ahead finds work in the very next loop it stops for the step
-        t, look = 0, self.look_ahead
-        while t < STEP_MUL:
-            t += 1
-            if look:
-                t_work, check = self._next_event(t, okr, flat_tg, ready, hold, idle_at, check, keep_checking)
-                t, look = t_work, t_work > t
-                if t > STEP_MUL:
-                    break
-            alive = self.hp > 0
-            if check:
-                tgt_alive = alive.ravel()[flat_tg]
-                lost = (self.tgt >= 0) & alive & (~tgt_alive | (hold & ~okr[..., t]))
-                if idle_any:
-                    lost |= (idle_at == t) & (self.tgt < 0) & alive
-                if any_true(lost):  # re-acquire in reach at loop t, for the units concerned only
-                    b, u = np.nonzero(lost)
-                    self._reacquire(path[:, :, t], b, u, alive, t)
-                    okr[b, u], flat_tg[b, u], tdist[b, u] = self._reach_table(path, b, u)
-                    ready[b, u] = np.maximum(self.cd_ready[b, u], self.acq_ready[b, u])
-                check = keep_checking
-            ok = okr[..., t] & alive & alive.ravel()[flat_tg]
-            cancel = ~ok & (self.rel_at < _NEVER)  # target dead or out of reach before the release
-            if any_true(cancel):
-                self.rel_at[cancel] = _NEVER
-            begin = ok & (ready <= t) & (self.rel_at == _NEVER)
-            if any_true(begin):
-                self.rel_at = np.where(begin, t + self.damage_point, self.rel_at)
-                self.cd_ready = np.where(begin, t + self.cooldown, self.cd_ready)
-                ready = np.maximum(self.cd_ready, self.acq_ready)
-            release = self.rel_at <= t + 1e-9
-            landing = self.land_at <= t + 1e-9
-            any_rel, any_land = any_true(release), any_true(landing)
-            if not (any_rel or any_land):
-                continue
-            tg = flat_tg - self._flat_base
-            victim = tg
-            instant = release
-            if any_rel:
-                self.rel_at[release] = _NEVER
-                self.back_until = np.where(release, t + self.backswing, self.back_until)
-                fly = release & self._has_missile
-                if any_true(fly):
-                    instant = release & ~self._has_missile
-                    self.land_at = np.where(fly, t + tdist[..., t] / self._missile_div, self.land_at)
-                    self.proj_tgt = np.where(fly, tg, self.proj_tgt)
-            if any_land:
-                victim = np.where(landing, self.proj_tgt, tg)
-                self.land_at[landing] = _NEVER
-            hits_now = instant | landing if any_land else instant
-            if any_true(hits_now):
-                if self._apply(path[:, :, t], hits_now, instant, victim, alive, t):
-                    check = True  # somebody died: their attackers re-acquire next loop
-
-    def _next_event(self, t0: int, okr: np.ndarray, flat_tg: np.ndarray, ready: np.ndarray, hold: np.ndarray,
-                    idle_at: np.ndarray, check: bool, keep_checking: bool) -> tuple[int, bool]:
-        """The first loop t >= t0 in which the weapon loop has work (STEP_MUL + 1 if none), and the value
-        its `check` flag has there.
-
-        Work at loop t, with the state as it is now (nothing changes it in the loops skipped): a wind-up
-        is cancelled (target dead or out of reach) or begins (target in reach, weapon and retarget delay
-        ready, nothing winding), a hit is released or a projectile lands, or, while `check` is on, a unit
-        loses its target (dead, or out of a holding unit's reach) or an idle unit's enemy walks into reach
-        (idle_at). A loop without work only turns `check` into `check and keep_checking`, as the loop body
-        would. Arrays as in `_weapons`: okr (B, U, 9), flat_tg (B, U), ready (B, U), idle_at (B, U)."""
-        if t0 > STEP_MUL:
-            return t0, check
-        loops = self._loops[t0:]  # (L,) the loops t0..8
-        alive = self.hp > 0
-        tgt_alive = alive.ravel()[flat_tg]
-        reach_ok = okr[..., t0:]  # (B, U, L)
-        ok = reach_ok & (alive & tgt_alive)[..., None]
-        winding = (self.rel_at < _NEVER)[..., None]
-        # winding: cancelled where not ok; not winding: begins where ok and ready
-        work = ((ok ^ winding) & (winding | (ready[..., None] <= loops))).any((0, 1))  # (L,)
-        work |= self.rel_at.min() <= loops + 1e-9
-        work |= self.land_at.min() <= loops + 1e-9
-        if check:
-            has = (self.tgt >= 0) & alive
-            lost = any_true(has & ~tgt_alive) | ((has & hold)[..., None] & ~reach_ok).any((0, 1))  # (L,)
-            if any_true(np.isfinite(idle_at)):
-                lost |= ((idle_at[..., None] == loops) & ((self.tgt < 0) & alive)[..., None]).any((0, 1))
-            if not keep_checking:
-                lost[1:] = False  # `check` is off after the first loop
-            work |= lost
-        if not any_true(work):
-            return STEP_MUL + 1, check
-        skip = int(work.argmax())
-        return t0 + skip, check if skip == 0 else check and keep_checking
-
-    def _reach_table(self, path: np.ndarray, b: np.ndarray, u: np.ndarray
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """For units (b, u) (battle and unit index arrays, broadcast to one shape S), their current target
-        along the step: whether it is in reach (S + (9,)), its flat index into path's (B*U) units (S), and
-        its distance (S + (9,)). path: (B, U, 9, 2)."""
-        tgt = self.tgt[b, u]
-        tg = np.maximum(tgt, 0)
-        flat_tg = b * self.U + tg
-        diff = path.reshape(-1, STEP_MUL + 1, 2)[flat_tg] - path[b, u]  # (S, 9, 2)
-        tdist = motion.length(diff)
-        okr = (tdist <= self._reach_eps[u, tg][..., None]) & (tgt >= 0)[..., None]
-        return okr, flat_tg, tdist
-
-    def _reacquire(self, pos: np.ndarray, b: np.ndarray, u: np.ndarray, alive: np.ndarray, t: int) -> None:
-        """Units (b, u) (index arrays (L,)) pick the best target in reach at loop t (or none) and pay their
-        retarget delay. pos: (B, U, 2) positions at loop t; alive (B, U). Distances are taken from the L
-        units only, (L, U), not between all pairs of their battles."""
-        p = pos[b]  # (L, U, 2)
-        dx = p[..., 0] - p[np.arange(len(u)), u, 0][:, None]  # x_j - x_i, as motion.pairwise
-        dy = p[..., 1] - p[np.arange(len(u)), u, 1][:, None]
-        d = np.sqrt(dx * dx + dy * dy)
-        in_reach = (d <= self._reach_eps[u]) & alive[b] & ~self.same_team[u]
-        idx, ok = targeting.best(d, in_reach, self.threat)
-        new = np.where(ok, idx, -1)
-        acq = self.acq_ready[b, u]
-        self.acq_ready[b, u] = np.where(ok, np.maximum(acq, t + self.retarget[u]), acq)
-        self.rel_at[b, u] = _NEVER
-        self.tgt[b, u] = new
-
-    def _apply(self, pos: np.ndarray, src: np.ndarray, instant: np.ndarray, victim: np.ndarray,
-               alive: np.ndarray, t: int) -> bool:
-        """Hits from `src` units on `victim` (and the colossus's line) at loop t; True if a unit died."""
-        B, U = self.B, self.U
-        flat = (self._flat_base + victim).ravel()  # (B*U,) each hit's victim in the flattened (B*U) units
-        valid = src & alive.ravel()[flat].reshape(B, U)
-        hits = valid * self.hits_per_attack  # (B, U)
-        raw = hits * self.hit_damage[self._uidx, victim]
-        raw_in = np.bincount(flat, weights=raw.ravel(), minlength=B * U).reshape(B, U)
-        hits_in = np.bincount(flat, weights=hits.ravel(), minlength=B * U).reshape(B, U)
-        if self.splash_src.size:
-            s = self.splash_src
-            fires = valid[:, s] & instant[:, s]
-            if any_true(fires):
-                line = combat.line_splash(pos, s, victim[:, s], fires, self.splash_half, self.radius,
-                                          self.splash_enemy) & alive[:, None, :]
-                h = self.hits_per_attack[s][None, :, None] * line  # (B, S, U)
-                raw_in = raw_in + (h * self.hit_damage[s][None]).sum(1)
-                hits_in = hits_in + h.sum(1)
-        self.hp, self.sh = combat.apply_hits(self.hp, self.sh, self.armor, raw_in, hits_in)
-        self.since_damage = np.where(raw_in > 0, -float(t), self.since_damage)  # loops since, relative to loop 0
-        return any_true(alive & (self.hp <= 0))
+        # the kernel updates the state in place: fresh copies, so arrays handed out earlier (hp, targets)
+        # keep the values they had, as they did when each step built new arrays
+        for name in ("tgt", "rel_at", "cd_ready", "acq_ready", "back_until", "land_at", "proj_tgt", "hp", "sh",
+                     "since_damage"):
+            setattr(self, name, getattr(self, name).copy())
+        weapons.weapon_loops(path, hold, np.ascontiguousarray(idle_at, dtype=np.float64), self.tgt, self.rel_at,
+                             self.cd_ready, self.acq_ready, self.back_until, self.land_at, self.proj_tgt, self.hp,
+                             self.sh, self.since_damage, self._reach_eps, self.damage_point, self.cooldown,
+                             self.backswing, self._has_missile, self._missile_div, self.hits_per_attack,
+                             self.hit_damage, self.armor, self.same_team, self.threat, self.retarget,
+                             self.splash_src, self.splash_half, self.splash_enemy, self.radius)
 
     # ..................................................................... 4. bookkeeping
     def _finish(self, actions: np.ndarray, alive0: np.ndarray):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from gawm.envs.arrays import any_true
+from gawm.envs.kernels import relax_passes
 
 MAX_RELAX_PASSES = 6  # passes per step at most; a pass pushes every overlapping pair apart completely
 OVERLAP_TOL = 0.02  # overlap (distance units, 5% of a zergling's radius) below which footprints touch
@@ -100,80 +101,16 @@ def relax(pos: np.ndarray, solid: np.ndarray, mobile: np.ndarray, radius: np.nda
     that stands its ground; allies shove each other (half each); everybody yields to structures.
     """
     B, U = solid.shape
-    reach = radius[:, None] + radius[None, :]  # (U, U) centre distance at which footprints touch
-    pair_ok = solid[:, :, None] & solid[:, None, :] & ~np.eye(U, dtype=bool)  # (B, U, U)
-    table = _overlaps(pos, reach, pair_ok)  # pass 0's table doubles as the "anything to do?" check
-    if not any_true(table[-1]):
-        return pos  # nothing overlaps: the common case, decided with one distance table
-    weight = np.where(pair_ok, _yield_share(B, U, mobile, anchored, same_team), 0.0)  # (B, U, U)
-    start = pos  # (passes rebind pos to new arrays before writing into it: the caller's stays as it was)
-    idx: np.ndarray | None = None  # battles that may still overlap (None: all); each pass works on those only
-    prev = np.full(B, np.inf)  # each battle's worst overlap in the previous pass
-    p = pos  # (b, U, 2) the positions of the battles in idx
-    for k in range(MAX_RELAX_PASSES):
-        if k > 0:
-            p = pos if idx is None else pos[idx]
-            table = _overlaps(p, reach, pair_ok if idx is None else pair_ok[idx])
-        worst = np.where(table[-1], table[3], 0.0).max((1, 2))  # (b,) the largest overlap of each battle
-        # a battle is done when nothing overlaps, or when a pass no longer helps (units pinned to a wall)
-        busy = worst > OVERLAP_TOL
-        if k >= 3:
-            busy &= worst < 0.9 * (prev if idx is None else prev[idx])
-        if not any_true(busy):
-            break
-        if idx is None:
-            prev = worst
-        else:
-            prev[idx] = worst
-        # the pass is computed for every battle in idx (cheaper than copying its tables down to the busy
-        # ones); the battles that are done keep their positions and leave idx
-        shift = _pass_shift(*table, weight if idx is None else weight[idx])
-        moved = p + shift if busy.all() else np.where(busy[:, None, None], p + shift, p)
-        if idx is None:
-            pos = moved
-        else:
-            pos[idx] = moved
-        if not busy.all():
-            idx = np.flatnonzero(busy) if idx is None else idx[busy]
+    anchored = np.zeros((B, U), dtype=bool) if anchored is None else anchored
+    same_team = np.ones((U, U), dtype=bool) if same_team is None else same_team
+    out = np.empty((B, U, 2))
+    if not relax_passes(np.ascontiguousarray(pos, dtype=np.float64), out, np.ascontiguousarray(solid),
+                        np.ascontiguousarray(mobile), np.ascontiguousarray(anchored),
+                        np.ascontiguousarray(same_team), np.ascontiguousarray(radius, dtype=np.float64),
+                        MAX_RELAX_PASSES, OVERLAP_TOL):
+        return pos  # nothing overlaps: the common case
+    start, pos = pos, out
     return clip(start, pos - start)  # walls: one clip of each unit's total push (passes ignore walls)
-
-
-def _overlaps(pos: np.ndarray, reach: np.ndarray, pair_ok: np.ndarray) -> tuple[np.ndarray, ...]:
-    """dx, dy, d (b, U, U) as in `pairwise`, overlap = reach - d, and the pairs that overlap beyond the
-    tolerance (b, U, U) bool, for positions pos (b, U, 2) and candidate pairs pair_ok (b, U, U)."""
-    dx, dy, d = pairwise(pos)
-    overlap = reach - d
-    return dx, dy, d, overlap, (overlap > OVERLAP_TOL) & pair_ok
-
-
-def _yield_share(B: int, U: int, mobile: np.ndarray, anchored: np.ndarray | None,
-                 same_team: np.ndarray | None) -> np.ndarray:
-    """Fraction (B, U, U) of the overlap of pair (i, j) that unit i takes on itself (see `relax`)."""
-    if anchored is None:
-        anchored = np.zeros((B, U), dtype=bool)
-    if same_team is None:
-        same_team = np.ones((U, U), dtype=bool)
-    fi, fj = anchored[:, :, None], anchored[:, None, :]
-    foe = np.where(fi == fj, 0.5, np.where(fj, 1.0, 0.0))  # (B, U, U) between opponents
-    share = np.where(same_team[None], 0.5, foe)
-    share = np.where(mobile[None, None, :], share, 1.0)  # j immobile: i yields all
-    return np.where(mobile[None, :, None], share, 0.0)  # i immobile: never moves
-
-
-def _pass_shift(dx: np.ndarray, dy: np.ndarray, d: np.ndarray, overlap: np.ndarray, pair: np.ndarray,
-                weight: np.ndarray) -> np.ndarray:
-    """Each unit's displacement (b, U, 2) in one relaxation pass: every overlapping pair pushed apart by
-    its overlap (plus half the tolerance), shared by `weight` (b, U, U)."""
-    U = d.shape[-1]
-    coincident = pair & (d <= 1e-9)  # exactly on top of each other: separate along x, in index order
-    if any_true(coincident):
-        dx = np.where(coincident, np.sign(np.arange(U)[None, :] - np.arange(U)[:, None]), dx)
-        d = np.where(coincident, 1.0, d)
-    push = np.where(pair, (overlap + 0.5 * OVERLAP_TOL) * weight / np.maximum(d, 1e-9), 0.0)  # (b, U, U)
-    shift = np.empty(d.shape[:2] + (2,))
-    shift[..., 0] = -(push * dx).sum(2)
-    shift[..., 1] = -(push * dy).sum(2)
-    return shift
 
 
 def block_at_anchors(pos0: np.ndarray, pos1: np.ndarray, solid: np.ndarray, anchored: np.ndarray,
