@@ -371,14 +371,14 @@ class VecBattle:
         solid = alive & self.collides
         sb, su = np.nonzero(steer)  # (S,) the chasers
         vb, vu, which = self._targets_of(sb, su, tg)
-        slots, free = motion.contact_slots(self.pos, vb, vu, self.radius, self._melee_r, solid, self.terrain.pathable)
+        slots, free = motion.contact_slots(self.pos, vb, vu, self.radius, self._melee_r, solid, self.terrain)
         crowded = ~(free.any(-1) & alive[vb, vu])[which] & ~self.is_agent[su]  # (S,) target has no free point
         if any_true(crowded):
             self._switch_from_crowded(sb[crowded], su[crowded], solid, alive, dist)
             tg = np.maximum(self.tgt, 0)
             vb, vu, which = self._targets_of(sb, su, tg)
             slots, free = motion.contact_slots(self.pos, vb, vu, self.radius, self._melee_r, solid,
-                                               self.terrain.pathable)
+                                               self.terrain)
         tslots, tfree = slots[which], free[which]  # (S, K, 2), (S, K) the contact points of each chaser's target
         gap = tslots - self.pos[sb, su][:, None, :]
         d_slot = np.where(tfree, motion.length(gap), np.inf)  # (S, K)
@@ -409,7 +409,7 @@ class VecBattle:
         is_cand = np.zeros((self.B, self.U), dtype=bool)
         is_cand[cb[l], j] = True
         vb, vu = np.nonzero(is_cand)  # (P,) the candidates, each once
-        _, free = motion.contact_slots(self.pos, vb, vu, self.radius, self._melee_r, solid, self.terrain.pathable)
+        _, free = motion.contact_slots(self.pos, vb, vu, self.radius, self._melee_r, solid, self.terrain)
         open_v = np.zeros((self.B, self.U), dtype=bool)  # candidates with a free contact point
         open_v[vb, vu] = free.any(-1) & alive[vb, vu]
         alt, ok = targeting.best(dist[cb, cu], near & open_v[cb], self.threat)  # (L,)

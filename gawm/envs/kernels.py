@@ -90,16 +90,21 @@ def relax_passes(pos: np.ndarray, out: np.ndarray, solid: np.ndarray, mobile: np
             for i in range(U):
                 xi, yi = out[b, i, 0], out[b, i, 1]
                 for j in range(U):
+                    ov[i, j] = -1.0
+                    if i == j or not (solid[b, i] and solid[b, j]):
+                        continue
                     ddx = out[b, j, 0] - xi
                     ddy = out[b, j, 1] - yi
+                    reach = radius[i] + radius[j]
+                    d2 = ddx * ddx + ddy * ddy
+                    if d2 >= reach * reach:  # sqrt(d2) >= reach up to an ulp: no overlap beyond tol
+                        continue
                     dx[i, j], dy[i, j] = ddx, ddy
-                    o = radius[i] + radius[j] - np.sqrt(ddx * ddx + ddy * ddy)
-                    if o > tol and i != j and solid[b, i] and solid[b, j]:
+                    o = reach - np.sqrt(d2)
+                    if o > tol:
                         ov[i, j] = o
                         if o > worst:
                             worst = o
-                    else:
-                        ov[i, j] = -1.0
             busy = worst > tol
             if k == 0 and busy:
                 any_overlap = True
@@ -129,3 +134,154 @@ def relax_passes(pos: np.ndarray, out: np.ndarray, solid: np.ndarray, mobile: np
                 out[b, i, 0] = out[b, i, 0] + sx[i]
                 out[b, i, 1] = out[b, i, 1] + sy[i]
     return any_overlap
+
+
+# ------------------------------------------------------------------------------- walled maps (terrain.py)
+@njit(cache=True, inline="always")
+def _walkable(padded: np.ndarray, w: int, h: int, x: float, y: float) -> bool:
+    """Whether point (x, y) lies on a walkable cell; padded (w + 2, h + 2) is the grid inside a wall ring."""
+    cx = min(max(int(np.floor(x)), -1), w) + 1
+    cy = min(max(int(np.floor(y)), -1), h) + 1
+    return padded[cx, cy]
+
+
+@njit(cache=True)
+def walkable_points(padded: np.ndarray, w: int, h: int, pts: np.ndarray) -> np.ndarray:
+    """`Terrain.pathable` on a walled map: pts (P, 2) -> (P,) bool."""
+    out = np.empty(pts.shape[0], dtype=np.bool_)
+    for p in range(pts.shape[0]):
+        out[p] = _walkable(padded, w, h, pts[p, 0], pts[p, 1])
+    return out
+
+
+@njit(cache=True)
+def clip_moves(padded: np.ndarray, w: int, h: int, pos: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """`Terrain.clip_move` on a walled map: pos + delta where walkable, else the move along x only, else
+    along y only, else no move. pos, delta (P, 2) -> (P, 2)."""
+    out = np.empty_like(pos)
+    for p in range(pos.shape[0]):
+        x, y, dx, dy = pos[p, 0], pos[p, 1], delta[p, 0], delta[p, 1]
+        fx, fy = x + dx, y + dy
+        xx, xy = x + dx * 1.0, y + dy * 0.0  # as pos + delta * (1, 0)
+        yx, yy = x + dx * 0.0, y + dy * 1.0
+        if _walkable(padded, w, h, fx, fy):
+            out[p, 0], out[p, 1] = fx, fy
+        elif _walkable(padded, w, h, xx, xy):
+            out[p, 0], out[p, 1] = xx, xy
+        elif _walkable(padded, w, h, yx, yy):
+            out[p, 0], out[p, 1] = yx, yy
+        else:
+            out[p, 0], out[p, 1] = x, y
+    return out
+
+
+@njit(cache=True, inline="always")
+def _cell_index(cells: np.ndarray, w: int, h: int, cx: int, cy: int) -> int:
+    return cells[min(max(cx, 0), w - 1), min(max(cy, 0), h - 1)]
+
+
+@njit(cache=True)
+def geodesic_directions(cells: np.ndarray, dist: np.ndarray, w: int, h: int, neighbours: np.ndarray,
+                        neighbour_step: np.ndarray, pos: np.ndarray, goal: np.ndarray) -> np.ndarray:
+    """`Terrain.direction` on a walled map: the unit vector (P, 2) from pos towards goal (P, 2), straight
+    when nothing is in the way (the cells' geodesic distance is within 1.5 of their straight distance) or
+    either point is off the walkable cells, else towards the centre of the neighbour cell with the shortest
+    geodesic distance to the goal. cells (w, h): walkable cell index or -1; dist (C, C) float32."""
+    out = np.empty_like(pos)
+    for p in range(pos.shape[0]):
+        sx, sy = goal[p, 0] - pos[p, 0], goal[p, 1] - pos[p, 1]
+        cpx, cpy = int(np.floor(pos[p, 0])), int(np.floor(pos[p, 1]))
+        cgx, cgy = int(np.floor(goal[p, 0])), int(np.floor(goal[p, 1]))
+        ip = _cell_index(cells, w, h, cpx, cpy)
+        ig = _cell_index(cells, w, h, cgx, cgy)
+        valid = ip >= 0 and ig >= 0
+        ipc, igc = (ip, ig) if valid else (0, 0)
+        ex, ey = float(cpx - cgx), float(cpy - cgy)
+        direct = np.float64(dist[ipc, igc]) <= np.sqrt(ex * ex + ey * ey) + 1.5
+        vx, vy = sx, sy
+        if not (direct or not valid):
+            best, best_cost = 0, np.inf
+            for k in range(neighbours.shape[0]):
+                nx, ny = cpx + neighbours[k, 0], cpy + neighbours[k, 1]
+                inb = _cell_index(cells, w, h, nx, ny)
+                cost = np.float64(dist[max(inb, 0), igc]) + neighbour_step[k] if inb >= 0 else np.inf
+                if cost < best_cost:
+                    best, best_cost = k, cost
+            vx = (cpx + neighbours[best, 0]) + 0.5 - pos[p, 0]
+            vy = (cpy + neighbours[best, 1]) + 0.5 - pos[p, 1]
+        n = np.sqrt(vx * vx + vy * vy)
+        if n > 1e-9:
+            out[p, 0], out[p, 1] = vx / max(n, 1e-9), vy / max(n, 1e-9)
+        else:
+            out[p, 0], out[p, 1] = 0.0, 0.0
+    return out
+
+
+# --------------------------------------------------------------------- melee contact points (motion.py)
+@njit(cache=True)
+def contact_points(pos: np.ndarray, b: np.ndarray, v: np.ndarray, radius: np.ndarray, attacker_r: np.ndarray,
+                   solid: np.ndarray, slot_dirs: np.ndarray, padded: np.ndarray, w: int,
+                   h: int) -> tuple[np.ndarray, np.ndarray]:
+    """`motion.contact_slots` for units (b, v) (P,): their contact points (P, K, 2) and whether each is
+    free (P, K): on a walkable cell of `padded`'s grid (on an open map: inside it) and not mostly
+    covered by another solid unit's footprint."""
+    P, K, U = b.shape[0], slot_dirs.shape[0], pos.shape[1]
+    slots = np.empty((P, K, 2))
+    free = np.empty((P, K), dtype=np.bool_)
+    for p in range(P):
+        bb, vv = b[p], v[p]
+        ring = radius[vv] + attacker_r[vv] + 0.05
+        for k in range(K):
+            sx = pos[bb, vv, 0] + slot_dirs[k, 0] * ring
+            sy = pos[bb, vv, 1] + slot_dirs[k, 1] * ring
+            slots[p, k, 0], slots[p, k, 1] = sx, sy
+            taken = False
+            for j in range(U):
+                if solid[bb, j]:
+                    gx = sx - pos[bb, j, 0]
+                    gy = sy - pos[bb, j, 1]
+                    r = 0.8 * attacker_r[vv] + radius[j]
+                    if gx * gx + gy * gy < r * r:
+                        taken = True
+                        break
+            free[p, k] = _walkable(padded, w, h, sx, sy) and not taken
+    return slots, free
+
+
+@njit(cache=True)
+def steer_directions(pos: np.ndarray, direction: np.ndarray, look: np.ndarray, steer: np.ndarray,
+                     blockers: np.ndarray, radius: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """`motion.steer_around`: each steering unit's direction (B, U, 2) bent around the nearest blocker ahead.
+
+    A blocker j of unit i is ahead of it (0 < ahead < look + both radii) and within both radii of its
+    heading; i then heads for a point beside j, on the side away from j's offset (ties: by i's index)."""
+    B, U = steer.shape[0], steer.shape[1]
+    out = direction.copy()
+    for b in range(B):
+        for i in range(U):
+            if not steer[b, i]:
+                continue
+            ux, uy = direction[b, i, 0], direction[b, i, 1]
+            best, best_ahead, best_lat = -1, np.inf, 0.0
+            for j in range(U):
+                if not blockers[b, i, j]:
+                    continue
+                ahead = dx[b, i, j] * ux + dy[b, i, j] * uy
+                lateral = ux * dy[b, i, j] - uy * dx[b, i, j]
+                clear = radius[i] + radius[j]
+                if ahead > 0 and ahead < look[b, i] + clear and abs(lateral) < clear:
+                    if best < 0 or ahead < best_ahead:
+                        best, best_ahead, best_lat = j, ahead, lateral
+            if best < 0:
+                continue
+            if abs(best_lat) > 1e-6:
+                side = -np.sign(best_lat)
+            else:
+                side = 1.0 if i % 2 == 0 else -1.0
+            off = side * (radius[i] + radius[best] + 0.05)
+            wx = pos[b, best, 0] + -uy * off
+            wy = pos[b, best, 1] + ux * off
+            nx, ny = wx - pos[b, i, 0], wy - pos[b, i, 1]
+            n = max(np.sqrt(nx * nx + ny * ny), 1e-9)
+            out[b, i, 0], out[b, i, 1] = nx / n, ny / n
+    return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from gawm.envs.arrays import any_true
+from gawm.envs import kernels
 from gawm.envs.kernels import relax_passes
 
 MAX_RELAX_PASSES = 6  # passes per step at most; a pass pushes every overlapping pair apart completely
@@ -40,23 +41,18 @@ _SLOT_DIRS = np.stack([np.cos(np.arange(N_SLOTS) * 2 * np.pi / N_SLOTS),
 
 
 def contact_slots(pos: np.ndarray, b: np.ndarray, v: np.ndarray, radius: np.ndarray, attacker_r: np.ndarray,
-                  solid: np.ndarray, pathable) -> tuple[np.ndarray, np.ndarray]:
+                  solid: np.ndarray, terrain) -> tuple[np.ndarray, np.ndarray]:
     """Contact points around units (b, v) and whether each is free: (S, K, 2) and (S, K) bool.
 
-    pos (B, U, 2); b, v: battle and unit index arrays broadcasting to one shape S (b = arange(B)[:, None],
-    v = arange(U)[None, :] for every unit); radius (U,): unit radii; attacker_r (U,): radius of the melee
-    units that attack unit u (the ring sits at radius + attacker_r); solid (B, U) bool. A point is taken
-    when it is off the walkable grid or another solid unit's footprint covers most of it.
+    pos (B, U, 2); b, v: battle and unit index arrays (S,); radius (U,): unit radii; attacker_r (U,): radius
+    of the melee units that attack unit u (the ring sits at radius + attacker_r); solid (B, U) bool;
+    terrain: the map's Terrain. A point is taken when it is off the walkable grid or another solid unit's
+    footprint covers most of it (closer to its centre than its radius + 0.8 x the attacker's radius).
+    Compiled: kernels.contact_points.
     """
-    ring = radius[v] + attacker_r[v] + 0.05  # (S,)
-    slots = pos[b, v][..., None, :] + _SLOT_DIRS * ring[..., None, None]  # (S, K, 2)
-    others = pos[b][..., None, :, :]  # (S, 1, U', 2)
-    gx = slots[..., :, None, 0] - others[..., 0]  # (S, K, U')
-    gy = slots[..., :, None, 1] - others[..., 1]
-    d2 = gx * gx + gy * gy
-    need = (0.8 * attacker_r[v][..., None] + radius) ** 2  # (S, U')
-    taken = (solid[b][..., None, :] & (d2 < need[..., None, :])).any(-1)
-    return slots, ~taken & pathable(slots)
+    w, h = terrain.size
+    return kernels.contact_points(pos, np.ascontiguousarray(b, dtype=np.int64), np.ascontiguousarray(v, dtype=np.int64),
+                                  radius, attacker_r, solid, _SLOT_DIRS, terrain.padded, w, h)
 
 
 def steer_around(pos: np.ndarray, direction: np.ndarray, look: np.ndarray, steer: np.ndarray,
@@ -65,30 +61,15 @@ def steer_around(pos: np.ndarray, direction: np.ndarray, look: np.ndarray, steer
     """Directions (B, U, 2) bent around the nearest blocking ally ahead of each steering unit.
 
     pos, direction (B, U, 2) (direction unit length); look (B, U) how far ahead to check; steer (B, U)
-    bool, the units that steer; blockers (B, U, U) bool, j may block i (alive, solid, same team, j != i);
-    offsets: pairwise(pos)'s dx, dy when the caller has them.
+    bool, the units that steer; blockers (B, U, U) bool, j may block i (alive, solid, j != i, not i's
+    target); offsets: pairwise(pos)'s dx, dy when the caller has them. A blocker is ahead of i (0 < ahead
+    < look + both radii) and within both radii of its heading; i heads instead for a point beside the
+    nearest one, on the side away from its offset (ties: left for even i, right for odd, so a column
+    splits). Compiled: kernels.steer_directions.
     """
     dx, dy = pairwise(pos)[:2] if offsets is None else offsets
-    ux, uy = direction[..., 0][..., None], direction[..., 1][..., None]  # (B, U, 1)
-    ahead = dx * ux + dy * uy  # (B, U, U) distance of j along i's heading
-    lateral = ux * dy - uy * dx  # signed offset of j to the left of i's heading
-    clear = radius[:, None] + radius[None, :]
-    blocked = blockers & steer[..., None] & (ahead > 0) & (ahead < look[..., None] + clear) & (np.abs(lateral) < clear)
-    if not any_true(blocked):
-        return direction
-    j = np.where(blocked, ahead, np.inf).argmin(-1)  # (B, U) nearest blocker
-    any_b = blocked.any(-1)
-    bidx, uidx = np.arange(pos.shape[0])[:, None], np.arange(pos.shape[1])[None, :]
-    lat = lateral[bidx, uidx, j]
-    # pass on the side away from the blocker's offset (ties: alternate by unit index so a column splits)
-    side = np.where(np.abs(lat) > 1e-6, -np.sign(lat), np.where(np.arange(pos.shape[1]) % 2 == 0, 1.0, -1.0))
-    left = np.stack([-direction[..., 1], direction[..., 0]], -1)
-    pj = pos[bidx, j]  # (B, U, 2)
-    rj = radius[j]
-    waypoint = pj + left * (side * (radius[None, :] + rj + 0.05))[..., None]
-    new = waypoint - pos
-    new /= np.maximum(length(new)[..., None], 1e-9)
-    return np.where(any_b[..., None], new, direction)
+    return kernels.steer_directions(pos, np.ascontiguousarray(direction, dtype=np.float64),
+                                    np.ascontiguousarray(look, dtype=np.float64), steer, blockers, radius, dx, dy)
 
 
 def relax(pos: np.ndarray, solid: np.ndarray, mobile: np.ndarray, radius: np.ndarray, clip,

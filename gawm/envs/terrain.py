@@ -15,6 +15,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import shortest_path
 
+from gawm.envs import kernels
 from gawm.envs.motion import length
 
 _NEIGHBOURS = np.array([(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)], dtype=np.int64)
@@ -60,54 +61,43 @@ class Terrain:
         self.__dict__.update(state)
         self._bounds()
 
+    @property
+    def padded(self) -> np.ndarray:
+        """The walkable grid inside a ring of wall cells, (w + 2, h + 2) bool, as the kernels read it."""
+        return self._padded
+
     def pathable(self, pos: np.ndarray) -> np.ndarray:
-        """True where the point lies on a walkable cell inside the map."""
+        """True where the point lies on a walkable cell inside the map: pos (..., 2) -> (...) bool."""
         if self.is_open:  # every cell is walkable: inside the map is enough (floor(x) in [0, w) iff x in [0, w))
             return ((pos >= 0.0) & (pos < self._size)).all(-1)
         w, h = self.size
-        c = np.floor(pos).astype(np.intp)  # (..., 2) cell; shifted by one into the padded grid below
-        cx = np.minimum(np.maximum(c[..., 0], -1), w) + 1
-        cy = np.minimum(np.maximum(c[..., 1], -1), h) + 1
-        return self._padded[cx, cy]
+        return kernels.walkable_points(self._padded, w, h, _points(pos, pos.shape)).reshape(pos.shape[:-1])
 
     def clip_move(self, pos: np.ndarray, delta: np.ndarray) -> np.ndarray:
-        """pos + delta where walkable; otherwise slide along x or y; otherwise stay."""
+        """pos + delta where walkable; otherwise slide along x or y; otherwise stay. (..., 2) arrays."""
         if self.is_open:
             return np.minimum(np.maximum(pos + delta, 0.0), self._upper)
-        full = pos + delta
-        only_x = pos + delta * np.array([1.0, 0.0])
-        only_y = pos + delta * np.array([0.0, 1.0])
-        ok_full, ok_x, ok_y = self.pathable(np.stack([full, only_x, only_y]))
-        out = np.where(ok_y[..., None], only_y, pos)
-        out = np.where(ok_x[..., None], only_x, out)
-        return np.where(ok_full[..., None], full, out)
+        w, h = self.size
+        shape = pos.shape if pos.shape == delta.shape else np.broadcast_shapes(pos.shape, delta.shape)
+        return kernels.clip_moves(self._padded, w, h, _points(pos, shape), _points(delta, shape)).reshape(shape)
 
     def direction(self, pos: np.ndarray, goal: np.ndarray) -> np.ndarray:
         """Unit vector (..., 2) along which to walk from pos towards goal (geodesic on walled maps)."""
-        straight = goal - pos
         if self.is_open:
-            return _unit(straight)
+            return _unit(goal - pos)
         cells, dist = self._geo
-        cp = np.floor(pos).astype(np.int64)
-        cg = np.floor(goal).astype(np.int64)
-        ip = self._cell(cells, cp)  # (...,) cell index or -1
-        ig = self._cell(cells, cg)
-        valid = (ip >= 0) & (ig >= 0)
-        ipc, igc = np.where(valid, ip, 0), np.where(valid, ig, 0)
-        direct = dist[ipc, igc] <= np.linalg.norm(cp - cg, axis=-1) + 1.5  # nothing in the way
-        nb = cp[..., None, :] + _NEIGHBOURS  # (..., 8, 2)
-        inb = self._cell(cells, nb)  # (..., 8)
-        cost = np.where(inb >= 0, dist[np.maximum(inb, 0), igc[..., None]] + _NEIGHBOUR_STEP, np.inf)
-        best = np.argmin(cost, axis=-1)
-        flat_nb = nb.reshape(-1, len(_NEIGHBOURS), 2)
-        target = flat_nb[np.arange(len(flat_nb)), best.ravel()].reshape(cp.shape) + 0.5
-        use_direct = direct | ~valid
-        return _unit(np.where(use_direct[..., None], straight, target - pos))
-
-    def _cell(self, cells: np.ndarray, c: np.ndarray) -> np.ndarray:
-        """cells[x, y] for integer cells c (..., 2), clamped into the map."""
         w, h = self.size
-        return cells[np.minimum(np.maximum(c[..., 0], 0), w - 1), np.minimum(np.maximum(c[..., 1], 0), h - 1)]
+        shape = pos.shape if pos.shape == goal.shape else np.broadcast_shapes(pos.shape, goal.shape)
+        return kernels.geodesic_directions(cells, dist, w, h, _NEIGHBOURS, _NEIGHBOUR_STEP, _points(pos, shape),
+                                           _points(goal, shape)).reshape(shape)
+
+
+def _points(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """a broadcast to `shape` (..., 2) as contiguous float64 rows (P, 2), the layout the kernels take
+    (no copy when a already is one)."""
+    if a.shape != shape:
+        a = np.broadcast_to(a, shape)
+    return np.ascontiguousarray(a, dtype=np.float64).reshape(-1, 2)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
