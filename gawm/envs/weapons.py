@@ -2,8 +2,9 @@
 projectiles, damage (shields, armour, the colossus's line splash) and in-loop re-acquisition.
 
 battle.py describes the mechanics (its module docstring, part 3); this module is their one implementation.
-It runs one battle at a time and, within a battle, one unit at a time, which is how SC2 itself resolves a
-game loop, and it is bit-identical to the batched numpy code it replaced (commit 844ed03):
+It runs one battle at a time and, within a battle, one unit at a time, with the semantics of the batched
+numpy code it replaced (commit 844ed03): in each game loop every unit decides from the state at the
+loop's start, and the loop's hits are applied together at its end. It is bit-identical to that code:
 benchmarks/sim_exactness.py compares the two over whole episodes on every map, and tests/test_sim_golden.py
 pins the traces. Where the numpy code summed, the order of the additions is kept (hits on one victim
 in the order of their attackers' indices, as np.bincount adds them).
