@@ -87,11 +87,13 @@ def relax_passes(pos: np.ndarray, out: np.ndarray, solid: np.ndarray, mobile: np
         prev = np.inf
         for k in range(max_passes):
             worst = 0.0
-            for i in range(U):
+            for i in range(U):  # each pair once: x_i - x_j is exactly -(x_j - x_i), the rest is symmetric
+                ov[i, i] = -1.0
                 xi, yi = out[b, i, 0], out[b, i, 1]
-                for j in range(U):
+                for j in range(i + 1, U):
                     ov[i, j] = -1.0
-                    if i == j or not (solid[b, i] and solid[b, j]):
+                    ov[j, i] = -1.0
+                    if not (solid[b, i] and solid[b, j]):
                         continue
                     ddx = out[b, j, 0] - xi
                     ddy = out[b, j, 1] - yi
@@ -100,9 +102,11 @@ def relax_passes(pos: np.ndarray, out: np.ndarray, solid: np.ndarray, mobile: np
                     if d2 >= reach * reach:  # sqrt(d2) >= reach up to an ulp: no overlap beyond tol
                         continue
                     dx[i, j], dy[i, j] = ddx, ddy
+                    dx[j, i], dy[j, i] = -ddx, -ddy
                     o = reach - np.sqrt(d2)
                     if o > tol:
                         ov[i, j] = o
+                        ov[j, i] = o
                         if o > worst:
                             worst = o
             busy = worst > tol
