@@ -442,20 +442,11 @@ class VecBattle:
     # ..................................................................... 4. bookkeeping
     def _finish(self, actions: np.ndarray, alive0: np.ndarray):
         N, U = self.N, self.U
-        now_alive = self.hp > 0
-        # since_damage holds -t for units hit at loop t this step (STEP_MUL - t loops ago at the step's end),
-        # else the count at the step's start: either way the count at the end is since_damage + STEP_MUL
-        since_end = self.since_damage + STEP_MUL
-        regen_loops = np.minimum(np.maximum(since_end - SHIELD_REGEN_DELAY_LOOPS, 0.0), STEP_MUL)
-        self.since_damage = since_end
-        self.sh = np.where(now_alive, np.minimum(self.max_sh, self.sh + SHIELD_REGEN_PER_LOOP * regen_loops), 0.0)
-        self.hp = np.where(now_alive, np.minimum(self.max_hp, self.hp + self.hp_regen * STEP_MUL), 0.0)
-        self.tgt = np.where(now_alive, self.tgt, -1)
-        # timers count from the next step's start
-        for name in ("cd_ready", "acq_ready", "rel_at", "land_at", "back_until"):
-            setattr(self, name, getattr(self, name) - STEP_MUL)
-        self.cd_ready = np.where(now_alive, self.cd_ready, 0.0)
-        self.rel_at = np.where(now_alive, self.rel_at, _NEVER)
+        # regeneration, deaths and the timers' shift, in place on the arrays _weapons copied this step
+        now_alive = weapons.end_of_step(self.hp, self.sh, self.tgt, self.since_damage, self.cd_ready, self.acq_ready,
+                                        self.rel_at, self.land_at, self.back_until, self.max_hp, self.max_sh,
+                                        self.hp_regen, SHIELD_REGEN_PER_LOOP, float(SHIELD_REGEN_DELAY_LOOPS),
+                                        float(STEP_MUL))
 
         e = slice(N, U)
         deficit = self._enemy_full - (self.hp[:, e] + self.sh[:, e])

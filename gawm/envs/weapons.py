@@ -203,3 +203,38 @@ def weapon_loops(path, hold, idle_at, tgt, rel_at, cd_ready, acq_ready, back_unt
                         hp[b, v] = hp[b, v] - max(0.5 * hits_on_hp, rest - armor[v] * hits_on_hp)
                     sh[b, v] = sh[b, v] - to_shield
                     since_damage[b, v] = -ft
+
+
+@njit(cache=True)
+def end_of_step(hp, sh, tgt, since_damage, cd_ready, acq_ready, rel_at, land_at, back_until, max_hp, max_sh,
+                hp_regen, shield_per_loop, shield_delay, step_mul):
+    """Regeneration and the timers' shift at the end of an env step, in place on the (B, U) state.
+
+    For units alive after the step: shields regenerate `shield_per_loop` per loop once `shield_delay` loops
+    have passed without damage (since_damage holds -t for a unit hit at loop t of this step), health by
+    `hp_regen` per loop, both capped; every timer is moved to count from the next step's start. Dead units
+    get 0 health and shields, no target, a ready weapon and no wind-up. Returns alive (B, U) bool."""
+    B, U = hp.shape
+    alive = np.empty((B, U), dtype=np.bool_)
+    for b in range(B):
+        for u in range(U):
+            a = hp[b, u] > 0
+            alive[b, u] = a
+            since_end = since_damage[b, u] + step_mul
+            regen_loops = min(max(since_end - shield_delay, 0.0), step_mul)
+            since_damage[b, u] = since_end
+            if a:
+                sh[b, u] = min(max_sh[u], sh[b, u] + shield_per_loop * regen_loops)
+                hp[b, u] = min(max_hp[u], hp[b, u] + hp_regen[u] * step_mul)
+                cd_ready[b, u] = cd_ready[b, u] - step_mul
+                rel_at[b, u] = rel_at[b, u] - step_mul
+            else:
+                sh[b, u] = 0.0
+                hp[b, u] = 0.0
+                tgt[b, u] = -1
+                cd_ready[b, u] = 0.0
+                rel_at[b, u] = NEVER
+            acq_ready[b, u] = acq_ready[b, u] - step_mul
+            land_at[b, u] = land_at[b, u] - step_mul
+            back_until[b, u] = back_until[b, u] - step_mul
+    return alive
