@@ -11,8 +11,8 @@ One `step` is SMAC's environment step, 8 game loops (`step_mul`) at 22.4 loops p
    steer around allies in their way (motion.py), walls clip moves, and collision relaxation pushes
    footprints apart until none overlap. Each unit's position during the step is a straight line from its
    start to its end, walked at its speed (it arrives early when it stops early).
-3. weapons, game loop by game loop (weapons.py, compiled: each battle and unit in turn, as SC2 resolves
-   a loop): an attack starts when the weapon is off cooldown, the retarget delay has passed and the
+3. weapons, game loop by game loop (weapons.py, compiled; every unit decides from the state at the loop's
+   start and the loop's hits land together at its end): an attack starts when the weapon is off cooldown, the retarget delay has passed and the
    target is in reach; its hit is released `damage_point` loops later, unless the target died or left
    reach first, which cancels it (the cooldown is not spent); released hits either land at once or fly
    as a projectile at `missile_speed`; the colossus's lances also hit every enemy on a short line across
@@ -47,7 +47,7 @@ REWARD_DEATH = 10.0
 REWARD_WIN = 200.0
 REWARD_SCALE_RATE = 20.0
 _REACH_EPS = 1e-6
-_NEVER = np.inf
+_NEVER = weapons.NEVER  # a timer with nothing pending
 
 
 class VecBattle:
@@ -127,7 +127,6 @@ class VecBattle:
         self._uidx = np.arange(U)[None, :]
         self._loops = np.arange(STEP_MUL + 1, dtype=np.float64)  # 0..8
         self._moved_at = (self._loops > 0).astype(np.float64)  # units pushed without walking: moved by loop 1
-        self._flat_base = np.arange(B)[:, None] * U  # (B, 1): row offset of battle b in (B*U) flat arrays
         self._has_missile = self.missile_speed > 0
         self._missile_div = np.where(self._has_missile, self.missile_speed, 1.0)
         self._lookup_tables()

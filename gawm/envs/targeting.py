@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
-_PRIORITY_WEIGHT = 1e4  # a threat at any distance on the map beats a non-threat
+PRIORITY_WEIGHT = 1e4  # a threat at any distance on the map beats a non-threat
 
 
 def best(d: np.ndarray, allowed: np.ndarray, threat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -22,11 +22,11 @@ def best(d: np.ndarray, allowed: np.ndarray, threat: np.ndarray) -> tuple[np.nda
 
     d, allowed: (B, A, V); threat: (V,) 1 where the victim can fire back. Returns (B, A) int, (B, A) bool.
     """
-    return _best_ranked(d - _PRIORITY_WEIGHT * threat, allowed)
+    return _best_ranked(d - PRIORITY_WEIGHT * threat, allowed)
 
 
 def _best_ranked(rank: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`best` for a precomputed rank = d - _PRIORITY_WEIGHT * threat (B, A, V): lowest allowed rank."""
+    """`best` for a precomputed rank = d - PRIORITY_WEIGHT * threat (B, A, V): lowest allowed rank."""
     key = np.where(allowed, rank, np.inf)
     return key.argmin(-1), allowed.any(-1)
 
@@ -46,7 +46,7 @@ def acquire(d: np.ndarray, in_reach: np.ndarray, visible: np.ndarray, cur: np.nd
     current victim or -1; chases: (A,) or (B, A) bool, True for attack-move units that may walk after a
     target, False for static defence and units holding position.
     """
-    rank = d - _PRIORITY_WEIGHT * threat  # one ranking serves both choices below
+    rank = d - PRIORITY_WEIGHT * threat  # one ranking serves both choices below
     has = cur >= 0
     b, a = _grid(*cur.shape)
     cur0 = np.maximum(cur, 0)

@@ -21,8 +21,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from gawm.envs.targeting import PRIORITY_WEIGHT  # a threat at any distance on the map beats a non-threat
+
 BEAM_HALF_DEPTH = 0.15  # [SL] colossus.json: the laser line is 0.3 deep
-PRIORITY_WEIGHT = 1e4  # as targeting._PRIORITY_WEIGHT: a threat at any distance on the map beats a non-threat
 NEVER = np.inf  # a timer with nothing pending
 
 
