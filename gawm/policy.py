@@ -43,6 +43,9 @@ ROLLOUT_KEYS = (
 )
 
 
+CRITIC_INPUTS = ("joint_obs", "state", "state_obs")
+
+
 @dataclass
 class PolicyConfig:
     """MAPPO hyperparameters; values come from YAML via `gawm.config.from_dict`."""
@@ -52,7 +55,7 @@ class PolicyConfig:
     critic_hidden: list[int]  # MLP widths before the critic GRU
     rnn_hidden: int  # GRU width H (actor and critic)
     use_agent_id: bool  # append one-hot agent id to actor and critic inputs
-    critic_input: Literal["joint_obs", "state"]
+    critic_input: Literal["joint_obs", "state", "state_obs"]  # state_obs: state + the agent's own obs
     critic_rnn: bool  # recurrent critic (MAPPO default) or MLP only
     lr_actor: float
     lr_critic: float
@@ -78,8 +81,8 @@ class PolicyConfig:
             raise ValueError("actor_hidden and critic_hidden need at least one layer")
         if any(h <= 0 for h in [*self.actor_hidden, *self.critic_hidden, self.rnn_hidden]):
             raise ValueError("hidden sizes must be positive")
-        if self.critic_input not in ("joint_obs", "state"):
-            raise ValueError(f"critic_input must be 'joint_obs' or 'state', got {self.critic_input!r}")
+        if self.critic_input not in CRITIC_INPUTS:
+            raise ValueError(f"critic_input must be one of {CRITIC_INPUTS}, got {self.critic_input!r}")
         for name in ("lr_actor", "lr_critic", "adam_eps", "clip_eps", "max_grad_norm", "huber_delta"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
@@ -177,11 +180,12 @@ class MAPPOPolicy(nn.Module):
                  state_dim: int | None = None):
         super().__init__()
         cfg.validate()
-        if cfg.critic_input == "state" and not state_dim:
-            raise ValueError("critic_input='state' needs state_dim")
+        if cfg.critic_input in ("state", "state_obs") and not state_dim:
+            raise ValueError(f"critic_input={cfg.critic_input!r} needs state_dim")
         self.cfg = cfg
         self.n_agents, self.obs_dim, self.n_actions = n_agents, obs_dim, n_actions
-        self.critic_dim = n_agents * obs_dim if cfg.critic_input == "joint_obs" else int(state_dim)
+        self.critic_dim = {"joint_obs": n_agents * obs_dim, "state": int(state_dim or 0),
+                           "state_obs": int(state_dim or 0) + obs_dim}[cfg.critic_input]
         id_dim = n_agents if cfg.use_agent_id else 0
         self.actor = _RecurrentNet(obs_dim + id_dim, cfg.actor_hidden, cfg.rnn_hidden, n_actions, 0.01,
                                    cfg.actor_rnn)
@@ -197,15 +201,23 @@ class MAPPOPolicy(nn.Module):
         return torch.zeros(batch, self.n_agents, self.cfg.rnn_hidden, device=self.agent_ids.device)
 
     def critic_input(self, obs: Tensor, state: Tensor | None = None) -> Tensor:
-        """Build the critic's features (..., N, C) from obs (..., N, O) or state (..., S), per cfg."""
+        """Build the critic's features (..., N, C) from obs (..., N, O) and/or state (..., S), per cfg.
+
+        joint_obs: every agent's observation, the same for all agents (what a world model can imagine);
+        state: the environment's global state, the same for all agents (SMAC's "EP" input);
+        state_obs: the global state followed by the agent's own observation, so the critic sees the
+        battle from that agent's position (MAPPO's "CL" input, the state+local-obs concatenation its
+        paper compares with the agent-specific state that its public SMAC code uses by default).
+        """
         if self.cfg.critic_input == "joint_obs":
-            joint = obs.reshape(*obs.shape[:-2], self.n_agents * self.obs_dim)  # (..., N*O)
-            src = joint
-        else:
-            if state is None:
-                raise ValueError("critic_input='state' but no state given")
-            src = state
-        return src.unsqueeze(-2).expand(*src.shape[:-1], self.n_agents, src.shape[-1])
+            src = obs.reshape(*obs.shape[:-2], self.n_agents * self.obs_dim)  # (..., N*O)
+            return src.unsqueeze(-2).expand(*src.shape[:-1], self.n_agents, src.shape[-1])
+        if state is None:
+            raise ValueError(f"critic_input={self.cfg.critic_input!r} but no state given")
+        per_agent = state.unsqueeze(-2).expand(*state.shape[:-1], self.n_agents, state.shape[-1])  # (..., N, S)
+        if self.cfg.critic_input == "state":
+            return per_agent
+        return torch.cat([per_agent, obs], dim=-1)  # (..., N, S + O)
 
     def _with_id(self, x: Tensor) -> Tensor:
         if not self.cfg.use_agent_id:

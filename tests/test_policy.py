@@ -87,13 +87,26 @@ def test_evaluate_sequence_matches_stepwise_act_with_resets():
 
 
 def test_critic_inputs_and_values_shapes():
-    for over in ({"critic_input": "joint_obs"}, {"critic_input": "state", "critic_rnn": False}):
+    for over in ({"critic_input": "joint_obs"}, {"critic_input": "state", "critic_rnn": False},
+                 {"critic_input": "state_obs"}):
         _, pol = make(**over)
         obs, state = torch.randn(2, N, O), torch.randn(2, S)
         cin = pol.critic_input(obs, state)
         assert cin.shape == (2, N, pol.critic_dim)
         v, h = pol.values(cin, pol.init_hidden(2))
         assert v.shape == (2, N) and h.shape == (2, N, H)
+
+
+def test_state_obs_critic_input_is_state_then_own_obs():
+    """Agent i's critic row is the global state followed by agent i's observation, never another's."""
+    _, pol = make(critic_input="state_obs")
+    obs, state = torch.randn(3, 2, N, O), torch.randn(3, 2, S)  # (T, B, N, O), (T, B, S)
+    cin = pol.critic_input(obs, state)  # (T, B, N, S + O)
+    assert cin.shape == (3, 2, N, S + O) and pol.critic_dim == S + O
+    for i in range(N):
+        assert torch.equal(cin[..., i, :S], state) and torch.equal(cin[..., i, S:], obs[..., i, :])
+    with pytest.raises(ValueError, match="no state"):
+        pol.critic_input(obs)
 
 
 def test_state_dict_round_trip_same_action():
