@@ -111,20 +111,24 @@ def _panels(df: pd.DataFrame, methods: list[str], x: str, xlabel: str, ylabel: s
     separated = False
     with plt.rc_context(FONT):
         xlabel = textwrap.fill(xlabel, int(14 * width), break_on_hyphens=False)  # one x label for all panels
-        legend_rows = 1 if cols > 1 or len(methods) <= 2 else 2
+        per_row = 4 if cols > 1 else 2  # legend entries of ~30 characters that fit on one line of the figure
+        legend_rows = max(1, -(-len(methods) // per_row))
         bottom = 0.2 * legend_rows + 0.13 * (xlabel.count("\n") + 1) + 0.1  # inches: legend, x label, gaps
-        height = 1.75 * rows + 0.45 + bottom  # inches: panels, title, bottom band
+        seed_lines = {m: textwrap.fill("seeds: " + ", ".join(f"{k} {seeds[(m, k)]}" for k in methods
+                                                           if (m, k) in seeds.index),
+                                      int(12 * width / cols), break_on_hyphens=False) for m in maps}
+        extra = 0 if uniform else max(t.count("\n") for t in seed_lines.values())  # panel title lines > 2
+        height = 1.75 * rows + 0.45 + 0.12 * extra * rows + bottom  # inches: panels, titles, bottom band
         fig, axes = plt.subplots(rows, cols, figsize=(width, height), squeeze=False)
         for ax in axes.ravel()[len(maps):]:
             ax.set_visible(False)
         handles = {}
         for i, (ax, map_name) in enumerate(zip(axes.ravel(), maps)):
-            counts, bands = [], {}
+            bands = {}
             for method in methods:
                 g = df[(df["map"] == map_name) & (df["method"] == method)]
                 if not g.empty:
                     bands[method] = _band(g, x)
-                    counts.append(f"{method} {g['seed'].nunique()}")
             shifts = {} if coincide_tol is None else _coinciding(
                 {m: (grid, mean * scale) for m, (grid, mean, _, _) in bands.items()}, coincide_tol, ylim)
             separated |= bool(shifts)
@@ -141,7 +145,7 @@ def _panels(df: pd.DataFrame, methods: list[str], x: str, xlabel: str, ylabel: s
                 handles.setdefault(method, line)
             if ylim is not None:
                 ax.set_ylim(*ylim)
-            ax.set_title(map_name if uniform else f"{map_name}\nseeds: {', '.join(counts)}", pad=3)
+            ax.set_title(map_name if uniform else f"{map_name}\n{seed_lines[map_name]}", pad=3)
             if i % cols == 0:
                 ax.set_ylabel(ylabel)
             ax.grid(alpha=0.3, lw=0.5)
