@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, Mapping
+from typing import Literal, Mapping, get_args
 
 import torch
 from torch import Tensor, nn
@@ -43,7 +43,9 @@ ROLLOUT_KEYS = (
 )
 
 
-CRITIC_INPUTS = ("joint_obs", "state", "state_obs")
+# What the critic sees (MAPPOPolicy.critic_input); state_obs: the state followed by the agent's own obs.
+CriticInput = Literal["joint_obs", "state", "state_obs"]
+CRITIC_INPUTS: tuple[str, ...] = get_args(CriticInput)
 
 
 @dataclass
@@ -55,7 +57,7 @@ class PolicyConfig:
     critic_hidden: list[int]  # MLP widths before the critic GRU
     rnn_hidden: int  # GRU width H (actor and critic)
     use_agent_id: bool  # append one-hot agent id to actor and critic inputs
-    critic_input: Literal["joint_obs", "state", "state_obs"]  # state_obs: state + the agent's own obs
+    critic_input: CriticInput
     critic_rnn: bool  # recurrent critic (MAPPO default) or MLP only
     lr_actor: float
     lr_critic: float

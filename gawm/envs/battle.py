@@ -1,4 +1,5 @@
-"""Vectorised SMAC-style battle engine (simulator v2's engine; v3 changed only unit data): B independent battles stepped together in numpy.
+"""Vectorised SMAC-style battle engine (simulator v2's engine; v3 changed only unit data): B independent
+battles stepped together, in numpy and in compiled kernels (kernels.py, weapons.py).
 
 One `step` is SMAC's environment step, 8 game loops (`step_mul`) at 22.4 loops per second. Within it:
 
@@ -12,8 +13,8 @@ One `step` is SMAC's environment step, 8 game loops (`step_mul`) at 22.4 loops p
    footprints apart until none overlap. Each unit's position during the step is a straight line from its
    start to its end, walked at its speed (it arrives early when it stops early).
 3. weapons, game loop by game loop (weapons.py, compiled; every unit decides from the state at the loop's
-   start and the loop's hits land together at its end): an attack starts when the weapon is off cooldown, the retarget delay has passed and the
-   target is in reach; its hit is released `damage_point` loops later, unless the target died or left
+   start and the loop's hits land together at its end): an attack starts when the weapon is off cooldown,
+   the retarget delay has passed and the target is in reach; its hit is released `damage_point` loops later, unless the target died or left
    reach first, which cancels it (the cooldown is not spent); released hits either land at once or fly
    as a projectile at `missile_speed`; the colossus's lances also hit every enemy on a short line across
    the target. Damage is applied loop by loop, so a unit killed in loop 3 does not fire in
