@@ -11,6 +11,7 @@ from gawm.cli import main
 from gawm.envs import SIMULATOR_VERSION
 from gawm.provenance import read_provenance, record_session, summarise
 from gawm.report.archive import archive_run, archived_runs, parse_time_log
+from gawm.report.runs import budget_tag, budget_variant, is_budget_only, paper_steps
 from tests.conftest import SMOKE
 
 
@@ -70,7 +71,8 @@ def test_archive_copies_small_files_only_and_refuses_a_second_copy(run, tmp_path
     log = tmp_path / "time.log"
     log.write_text(TIME_LOG)
     dest = archive_run(run, tmp_path / "archive", time_log=log, note="test")
-    assert dest == tmp_path / "archive" / "runs" / f"mappo~sim-v{SIMULATOR_VERSION}" / "3s_vs_3z" / "2"
+    # 400 real steps are not the paper's 50k on 3s_vs_3z: the budget is part of the run's archived name
+    assert dest == tmp_path / "archive" / "runs" / f"mappo@400steps~sim-v{SIMULATOR_VERSION}" / "3s_vs_3z" / "2"
     assert not list(dest.rglob("*.pt")) and not (dest / "checkpoints").exists()
     for name in ("config.json", "progress.csv", "eval.csv", "summary.json", "evaluation.json", "provenance.json"):
         assert (dest / name).read_bytes() == (run / name).read_bytes() or name == "provenance.json"
@@ -80,8 +82,19 @@ def test_archive_copies_small_files_only_and_refuses_a_second_copy(run, tmp_path
         archive_run(run, tmp_path / "archive")
     archive_run(run, tmp_path / "archive", force=True)  # replaced, still one run
     (row,) = archived_runs(tmp_path / "archive")
-    assert (row["method"], row["map"], row["seed"], row["steps"]) == ("mappo", "3s_vs_3z", 2, 400)
+    assert (row["method"], row["map"], row["seed"], row["steps"]) == ("mappo@400steps", "3s_vs_3z", 2, 400)
     assert row["episodes"] == 8 and row["peak_rss_mb"] > 50
+
+
+def test_a_run_off_the_paper_budget_is_archived_under_its_budget():
+    """Only runs at the paper's real-step budget of their map keep the method's (or variant's) own name."""
+    assert paper_steps("3s_vs_3z") == 50000 and paper_steps("2s_vs_1sc") == 15000
+    assert budget_variant(None, "3s_vs_3z", 50000) is None and budget_variant("cpu", "3s_vs_3z", 50000) == "cpu"
+    assert budget_variant(None, "2s_vs_1sc", 1_000_000) == "1000k"
+    assert budget_variant("ep15", "2s_vs_1sc", 1_000_000) == "ep15-1000k"
+    assert budget_tag(400) == "400steps" and budget_variant(None, "not_a_map", 123) is None
+    assert is_budget_only("1000k") and is_budget_only("400steps")
+    assert not is_budget_only("ep15-1000k") and not is_budget_only("cpu") and not is_budget_only(None)
 
 
 def test_archive_refuses_unevaluated_and_unfinished_runs(run, tmp_path, capsys):
@@ -116,7 +129,7 @@ def test_results_md_is_generated_from_the_archive_alone(run, tmp_path, capsys):
     out = tmp_path / "RESULTS.md"
     assert main(["results", "--archive", str(tmp_path / "archive"), "--out", str(out)]) == 0
     text = out.read_text()
-    assert "| mappo | 3s_vs_3z | 2 | 400 | sim-v" in text
+    assert "| mappo@400steps | 3s_vs_3z | 2 | 400 | sim-v" in text
     assert "### Table 1: test win rate (%)" in text and "### Table 2" in text and "### Table 3" in text
     assert "95.0(3.0)" in text  # the published GAWM cell on 3s_vs_3z, beside (never instead of) ours
     assert "![fig3_win_rate](archive/figures/fig3_win_rate.png)" in text
@@ -149,9 +162,12 @@ def test_policy_agreement_section_reads_the_archived_analysis(tmp_path):
     assert policy_agreement_markdown(runs[1:]) == []
 
 
-def test_a_variant_is_archived_beside_the_default_and_tabled_as_its_own_column(run, tmp_path, capsys):
+def test_a_variant_is_archived_beside_the_default_and_tabled_as_its_own_column(run, tmp_path, capsys, monkeypatch):
     """A run made with another config (`--variant cpu`) goes to runs/<method>@cpu/ and gets its own Table 1
     column, so it is never pooled with the method's default runs; a malformed variant name is refused."""
+    import gawm.report.runs as report_runs
+
+    monkeypatch.setattr(report_runs, "_paper_budgets", lambda: {"3s_vs_3z": 400})  # the fixture's 400 steps
     archive = tmp_path / "archive"
     archive_run(run, archive)
     dest = archive_run(run, archive, variant="cpu")

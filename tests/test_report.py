@@ -325,6 +325,26 @@ def test_ablation_table_reads_what_each_variant_changes_from_the_archived_config
     assert "No map has runs" in ablation_markdown(df.iloc[0:0])
 
 
+def test_runs_at_other_budgets_are_compared_only_with_runs_at_the_same_budget():
+    """MAPPO at the paper's 15k (0%) and at 1M ("MAPPO [1000k]", 40 and 60%), MAPPO [ep15-1000k] at 1M (0, 10%):
+    the ablation sets ep15 against the 1M default, never the 15k one; the budget-only label is no ablation;
+    GAWM's head-to-head (15k) leaves out both 1M labels."""
+    from gawm.report.tables import ablation, head_to_head
+
+    rows = [("GAWM", 1, 50.0, 15000), ("GAWM", 2, 70.0, 15000), ("MAPPO", 1, 0.0, 15000), ("MAPPO", 2, 0.0, 15000),
+            ("MAPPO [1000k]", 1, 40.0, 1_000_000), ("MAPPO [1000k]", 2, 60.0, 1_000_000),
+            ("MAPPO [ep15-1000k]", 1, 0.0, 1_000_000), ("MAPPO [ep15-1000k]", 2, 10.0, 1_000_000)]
+    ours = pd.DataFrame([{"method": m, "map": "2s_vs_1sc", "seed": sd, "win_rate": w, "steps": n}
+                         for m, sd, w, n in rows])
+    configs = {(m, "2s_vs_1sc", sd): {"policy": {"ppo_epochs": 15 if "ep15" in m else 10}} for m, sd, _, _ in rows}
+    df = ablation(ours, configs)
+    assert list(df["variant"]) == ["ep15-1000k"]
+    r = df.iloc[0]
+    assert (r["base_mean"], r["mean"], r["diff"]) == (50.0, 5.0, -45.0)
+    assert r["changes"] == "policy.ppo_epochs: 10 -> 15" and bool(r["consistent"])
+    assert list(head_to_head(ours)["method"]) == ["MAPPO"]
+
+
 def test_runs_of_different_simulators_are_never_pooled(tmp_path):
     """GAWM on 3s_vs_3z: seeds 1-2 on sim-v2 at 10%, seeds 3-4 on sim-v3 at 90%. One table set per simulator,
     each with its own two seeds (a pooled cell would read 50.0); figures likewise per simulator; a root of one

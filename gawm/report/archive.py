@@ -23,7 +23,7 @@ from typing import Any
 
 from gawm.io import atomic_write_bytes, atomic_write_json
 from gawm.provenance import PROVENANCE_FILE, code_version, read_provenance, summarise
-from gawm.report.runs import SIMULATOR_SEP, VARIANT_SEP, simulator_of
+from gawm.report.runs import SIMULATOR_SEP, VARIANT_SEP, budget_variant, simulator_of
 from gawm.runs import read_run_json
 
 ARCHIVE_ROOT = Path("results/archive")
@@ -59,7 +59,9 @@ def archive_run(run: Path, archive: Path = ARCHIVE_ROOT, time_log: Path | None =
 
     `variant` names a run made with a config that is not the method's own (e.g. `cpu` for MAMBA under
     config/cpu/mamba_mag.yaml): it is archived under runs/<method>@<variant>/ and tabled and plotted as its
-    own column ("MAMBA [cpu]"), never pooled with the method's default runs. The directory also names the
+    own column ("MAMBA [cpu]"), never pooled with the method's default runs. A run whose real steps are not the
+    paper's budget on its map gets the budget in its variant ("1000k", or "ep15-1000k" with --variant ep15;
+    report.runs.budget_variant), so it never takes the place of a Table-1 run. The directory also names the
     run's simulator, runs/<method>[@<variant>]~<simulator>/<map>/<seed>, so a sim-v3 run never takes the
     place of the same method, map and seed on sim-v2; tables and figures are made per simulator
     (report.runs.run_simulator).
@@ -71,6 +73,7 @@ def archive_run(run: Path, archive: Path = ARCHIVE_ROOT, time_log: Path | None =
     if variant is not None and not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", variant):
         raise ValueError(f"--variant {variant!r}: use lower-case letters, digits, '-' and '_'")
     method, map_name, seed, steps = _run_identity(run)
+    variant = budget_variant(variant, map_name, steps)
     missing = [f for f in REQUIRED_FILES if not (run / f).exists()]
     if missing:
         hint = " (run `gawm evaluate --run RUN`)" if "evaluation.json" in missing else " (has the run finished?)"

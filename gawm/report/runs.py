@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from gawm.envs import MAP_NAMES
 from gawm.provenance import PROVENANCE_FILE
@@ -18,7 +20,8 @@ from gawm.registry import DISPLAY, METHOD_ORDER  # registry name -> display name
 from gawm.runs import read_run_config, read_run_json
 
 __all__ = ["DISPLAY", "METHOD_ORDER", "MAP_ORDER", "run_dirs", "run_simulator", "simulator_of", "simulators", "load_run_results",
-           "load_run_configs", "load_curves", "load_published", "method_label", "split_method_label", "PUBLISHED_DIR"]
+           "load_run_configs", "load_curves", "load_published", "method_label", "split_method_label", "PUBLISHED_DIR",
+           "paper_steps", "budget_tag", "budget_variant", "is_budget_only"]
 
 MAP_ORDER = list(MAP_NAMES)  # the paper's order (Table 1), as gawm.envs.maps lists them
 # the paper's Tables 1-3 as CSV, shipped with the package so `gawm table` works from any directory
@@ -30,6 +33,44 @@ VARIANT_SEP = "@"  # runs/<method>@<variant>/: a run made with a config other th
 # differ only in their simulator never share a directory (report.archive); a workflow's results root has none
 SIMULATOR_SEP = "~"
 _LABEL = re.compile(r"^(?P<base>.+) \[(?P<variant>[^\]]+)\]$")  # method_label's "<display> [<variant>]"
+# the workflow's config: its `budgets.paper.steps` are the paper's real-step budgets per map (Table 1)
+WORKFLOW_CONFIG = Path(__file__).resolve().parents[2] / "config" / "config.yaml"
+_BUDGET = re.compile(r"^(?:(?P<variant>.+)-)?\d+(?:k|steps)$")  # budget_variant's "[<variant>-]<N>k|<N>steps"
+
+
+@lru_cache(maxsize=1)
+def _paper_budgets() -> dict[str, int]:
+    data = yaml.safe_load(WORKFLOW_CONFIG.read_text()) if WORKFLOW_CONFIG.exists() else {}
+    return {m: int(n) for m, n in (((data or {}).get("budgets") or {}).get("paper") or {}).get("steps", {}).items()}
+
+
+def paper_steps(map_name: str) -> int | None:
+    """The paper's real-step budget on `map_name` (config/config.yaml, budgets.paper.steps); None if it has none."""
+    return _paper_budgets().get(map_name)
+
+
+def budget_tag(steps: int) -> str:
+    """How a budget is written in a variant name: 1000000 -> "1000k", 400 -> "400steps"."""
+    return f"{steps // 1000}k" if steps % 1000 == 0 else f"{steps}steps"
+
+
+def budget_variant(variant: str | None, map_name: str, steps: int) -> str | None:
+    """The variant a run is archived under: `variant`, with "-<N>k" added (or "<N>k" alone) when the run's
+    real steps are not the paper's budget on its map.
+
+    Why: the archive keys a run by method, map and seed; a run at another budget (issue 12's 1M-step MAPPO
+    learning check) would otherwise take the place of, or be pooled with, the runs at the paper's budget that
+    Table 1 compares with the published cells."""
+    if paper_steps(map_name) in (None, steps):
+        return variant
+    return f"{variant}-{budget_tag(steps)}" if variant else budget_tag(steps)
+
+
+def is_budget_only(variant: str | None) -> bool:
+    """True for a variant that names only a budget ("1000k", "400steps"): the method's own config at another
+    budget."""
+    m = _BUDGET.match(variant or "")
+    return bool(m) and m["variant"] is None
 
 
 def run_dirs(root: Path, simulator: str | None = None) -> list[Path]:

@@ -22,7 +22,7 @@ import pandas as pd
 from gawm.drift import config_changes
 from gawm.io import atomic_write_bytes
 from gawm.report.runs import (MAP_ORDER, METHOD_ORDER, load_published, load_run_configs, load_run_results,
-                              simulators, split_method_label)
+                              is_budget_only, simulators, split_method_label)
 from gawm.report.stats import seeds_from_summary, stratified_bootstrap_ci, welch_test
 
 PUBLISHED_SEEDS = 3
@@ -108,7 +108,7 @@ def head_to_head(ours: pd.DataFrame, metric: str = "win_rate", reference: str = 
 
     Why: the paper's claim is an ordering of methods (GAWM above MAMBA and MAG); the published cells test each
     of our numbers against the paper's, this tests the ordering on our own runs. A pair needs one seed a side
-    (the p-value is then n/a with its note)."""
+    (the p-value is then n/a with its note). Only runs at the reference's real-step budget are compared."""
     scored = ours.dropna(subset=[metric])
     rows = []
     for map_name in [m for m in MAP_ORDER if m in set(scored["map"])] + sorted(set(scored["map"]) - set(MAP_ORDER)):
@@ -116,6 +116,7 @@ def head_to_head(ours: pd.DataFrame, metric: str = "win_rate", reference: str = 
         ref = here.loc[here["method"] == reference, metric]
         if ref.empty:
             continue
+        here = _at_steps(here, set(here.loc[here["method"] == reference, "steps"]) if "steps" in here else None)
         present = set(here["method"]) - {reference}
         for method in [m for m in METHOD_ORDER if m in present] + sorted(present - set(METHOD_ORDER)):
             other = here.loc[here["method"] == method, metric]
@@ -157,7 +158,8 @@ def ablation(ours: pd.DataFrame, configs: dict[tuple[str, str, int], dict[str, o
     """Per map, every archived variant ("GAWM [x]") against its own method's default runs on our seeds:
     means, sample stds, seeds, the difference variant - default, a two-sided Welch p, and what the variant
     changes, read from the archived configs (first seed of each side; `consistent` is False where the
-    variant's seeds or the default's seeds do not share one learning config).
+    variant's seeds or the default's seeds do not share one learning config). The default runs are those at
+    the variant's real-step budget ("MAPPO [ep15-1000k]" against "MAPPO [1000k]"; report.runs.budget_variant).
 
     Why: issue 16 asks which change moves GAWM and by how much; a row says it from the runs alone."""
     scored = ours.dropna(subset=[metric])
@@ -166,10 +168,17 @@ def ablation(ours: pd.DataFrame, configs: dict[tuple[str, str, int], dict[str, o
         here = scored[scored["map"] == map_name]
         for name in sorted(set(here["method"])):
             base, variant = split_method_label(name)
-            if variant is None or base not in set(here["method"]):
+            if variant is None or is_budget_only(variant):
                 continue
-            base_rows, var_rows = here[here["method"] == base], here[here["method"] == name]
-            base_cfgs = [configs.get((base, map_name, int(sd)), {}) for sd in base_rows["seed"]]
+            var_rows = here[here["method"] == name]
+            # the method's own config at the variant's budget: "MAPPO", or "MAPPO [1000k]" off the paper's budget
+            defaults = {m for m in set(here["method"]) if split_method_label(m)[0] == base
+                        and (split_method_label(m)[1] is None or is_budget_only(split_method_label(m)[1]))}
+            base_rows = _at_steps(here[here["method"].isin(defaults)],
+                                  set(var_rows["steps"]) if "steps" in var_rows else None)
+            if base_rows.empty:
+                continue
+            base_cfgs = [configs.get((m, map_name, int(sd)), {}) for m, sd in zip(base_rows["method"], base_rows["seed"])]
             var_cfgs = [configs.get((name, map_name, int(sd)), {}) for sd in var_rows["seed"]]
             changes = {learning_changes(base_cfgs[0], c) for c in var_cfgs}
             same_base = {learning_changes(base_cfgs[0], c) for c in base_cfgs} == {""}
@@ -182,6 +191,13 @@ def ablation(ours: pd.DataFrame, configs: dict[tuple[str, str, int], dict[str, o
                          "p_note": note})
     return pd.DataFrame(rows, columns=["map", "method", "variant", "changes", "consistent", "base_n", "base_mean",
                                        "base_std", "n", "mean", "std", "diff", "p_value", "p_note"])
+
+
+def _at_steps(runs: pd.DataFrame, steps: set | None) -> pd.DataFrame:
+    """The rows of `runs` whose real-step budget is in `steps` (all of them where steps are not known)."""
+    if steps is None or "steps" not in runs:
+        return runs
+    return runs[runs["steps"].isin(steps)]
 
 
 def ablation_markdown(df: pd.DataFrame) -> str:
