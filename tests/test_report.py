@@ -273,6 +273,20 @@ def test_coinciding_win_rate_curves_stay_distinguishable(tmp_path, monkeypatch, 
                 assert line.get_transform() == ax.transData
 
 
+def test_every_method_and_variant_in_a_figure_has_its_own_colour():
+    """Six methods and 17 variants: methods keep their colours, the first 16 variants take colours no method
+    has, each a different one, with their method's line style and marker."""
+    import gawm.report.plots as plots
+
+    variants = [f"MAPPO [v{i}]" for i in range(16)] + ["GAWM [x]"]
+    style = plots.line_styles(list(plots.COLOURS) + variants)
+    assert all(style[m][0] == plots.COLOURS[m] for m in plots.COLOURS)
+    first16 = [style[v][0] for v in variants[:16]]
+    assert len(set(first16)) == 16 and not set(first16) & set(plots.COLOURS.values())
+    assert style["MAPPO [v3]"][1:] == (plots.STYLES["MAPPO"], plots.MARKERS["MAPPO"])
+    assert style["GAWM [x]"][1:] == (plots.STYLES["GAWM"], plots.MARKERS["GAWM"])
+
+
 def test_head_to_head_compares_gawm_with_each_method_on_our_seeds(tmp_path):
     """GAWM 90, 95, 100 against MAMBA 50, 60, 70 on one map: Welch's p as scipy computes it from the seeds; a
     method with a single seed gets n/a and its note; maps without GAWM give no row."""

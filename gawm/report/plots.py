@@ -29,7 +29,7 @@ from matplotlib import transforms  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from gawm.report.runs import MAP_ORDER, METHOD_ORDER, load_curves, simulators  # noqa: E402
+from gawm.report.runs import MAP_ORDER, METHOD_ORDER, load_curves, simulators, split_method_label  # noqa: E402
 
 COLOURS = {"GAWM": "#d62728", "GAWM*": "#ff7f0e", "MAG": "#2ca02c", "MAMBA": "#1f77b4", "MAPPO": "#9467bd",
            "QMIX": "#8c564b"}
@@ -38,11 +38,29 @@ STYLES = {"GAWM": "-", "GAWM*": (0, (4, 1.5)), "MAG": (0, (5, 1.5, 1, 1.5)), "MA
           "MAPPO": (0, (3, 1, 1, 1, 1, 1)), "QMIX": (0, (6, 2))}
 MARKERS = {"GAWM": "o", "GAWM*": "s", "MAG": "^", "MAMBA": "v", "MAPPO": "D", "QMIX": "X"}
 LEGEND = {"GAWM*": "GAWM* (no obs-fusion)"}
+# variants ("MAPPO [ep15]") draw from colours no method has, in the order the figure lists them, and keep their
+# method's line style and marker, so a variant is told from every method and from the other variants
+VARIANT_COLOURS = ("#17becf", "#bcbd22", "#e377c2", "#7f7f7f", "#393b79", "#8c6d31", "#637939", "#843c39",
+                   "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363", "#9c9ede", "#e7ba52")
 COINCIDE_TOL_PP = 0.5  # win-rate mean curves closer than this everywhere are "the same line"
 SEPARATE_PT = 1.3  # distance in print between the lines of coinciding curves (the lines are 1.2 pt wide)
 PAGE_WIDTH_IN = 7.0  # text width of a two-column paper page
 FONT = {"font.size": 7, "axes.titlesize": 8, "axes.labelsize": 7, "xtick.labelsize": 6.5, "ytick.labelsize": 6.5,
         "legend.fontsize": 7, "figure.titlesize": 8.5, "figure.labelsize": 7}
+
+
+def line_styles(methods: list[str]) -> dict[str, tuple[str, object, str]]:
+    """(colour, line style, marker) per method label of one figure: a method's own, or for a variant a colour
+    of VARIANT_COLOURS (cycled past 16 variants) with its method's style and marker."""
+    out, k = {}, 0
+    for m in methods:
+        base, variant = split_method_label(m)
+        if variant is None and m in COLOURS:
+            out[m] = (COLOURS[m], STYLES[m], MARKERS[m])
+        else:
+            out[m] = (VARIANT_COLOURS[k % len(VARIANT_COLOURS)], STYLES.get(base, "-"), MARKERS.get(base, "o"))
+            k += 1
+    return out
 
 
 def _band(curves: pd.DataFrame, x: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -122,7 +140,7 @@ def _panels(df: pd.DataFrame, methods: list[str], x: str, xlabel: str, ylabel: s
         fig, axes = plt.subplots(rows, cols, figsize=(width, height), squeeze=False)
         for ax in axes.ravel()[len(maps):]:
             ax.set_visible(False)
-        handles = {}
+        handles, style = {}, line_styles(methods)
         for i, (ax, map_name) in enumerate(zip(axes.ravel(), maps)):
             bands = {}
             for method in methods:
@@ -138,10 +156,10 @@ def _panels(df: pd.DataFrame, methods: list[str], x: str, xlabel: str, ylabel: s
                 if method in shifts:  # drawn beside the curves it coincides with, a fixed distance in print
                     where = transforms.offset_copy(ax.transData, fig=fig, y=shifts[method] * SEPARATE_PT,
                                                    units="points")
-                (line,) = ax.plot(grid, mean * scale, color=COLOURS.get(method), ls=STYLES.get(method, "-"),
-                                  lw=1.2, marker=MARKERS.get(method, "o"), ms=3, mew=0.6, mfc="none",
-                                  markevery=(0.05 * k, 0.3), transform=where)  # markers staggered by method
-                ax.fill_between(grid, lo * scale, hi * scale, color=COLOURS.get(method), alpha=0.18, lw=0)
+                colour, ls, marker = style[method]
+                (line,) = ax.plot(grid, mean * scale, color=colour, ls=ls, lw=1.2, marker=marker, ms=3, mew=0.6,
+                                  mfc="none", markevery=(0.05 * k, 0.3), transform=where)  # markers staggered
+                ax.fill_between(grid, lo * scale, hi * scale, color=colour, alpha=0.18, lw=0)
                 handles.setdefault(method, line)
             if ylim is not None:
                 ax.set_ylim(*ylim)
