@@ -47,9 +47,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     from gawm.train import _device
 
     run = Path(args.run)
+    sim = _check_simulator(run, args.other_simulator)
     res = evaluate_checkpoint(run, Path(args.checkpoint) if args.checkpoint else None, args.episodes, args.seed,
                               args.envs, _device(args.device), deterministic=not args.stochastic,
                               progress=not args.no_progress and sys.stderr.isatty())  # no bar in job logs
+    res.update(sim)
     atomic_write_json(Path(args.out) if args.out else run / "evaluation.json", res)
     print(json.dumps(res, indent=2))
 
@@ -62,11 +64,20 @@ def _cmd_analyze(args: argparse.Namespace) -> None:
     from gawm.train import _device
 
     run = Path(args.run)
+    sim = _check_simulator(run, args.other_simulator)
     cfg = load_analysis_config(Path(args.config) if args.config else None, pairs=args.pairs)
-    summary = analyze_run(run, cfg, _device(args.device), progress=not args.no_progress)
+    summary = {**analyze_run(run, cfg, _device(args.device), progress=not args.no_progress), **sim}
     out = Path(args.out) if args.out else run / "analysis.json"
     atomic_write_json(out, summary)
     print(json.dumps({k: v for k, v in summary.items() if k not in ("per_checkpoint", "config")}, indent=2))
+
+
+def _check_simulator(run, allow_other: bool) -> dict:
+    """gawm.provenance.check_simulator for a run directory, with the backend its config.json names."""
+    from gawm.provenance import check_simulator
+    from gawm.runs import read_run_config
+
+    return check_simulator(run, read_run_config(run).get("backend", "sim"), allow_other)
 
 
 def _results_root(path: str):
@@ -168,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--envs", type=int, default=100, help="battles played at once")
     p.add_argument("--stochastic", action="store_true", help="sample actions instead of greedy ones")
     p.add_argument("--out", help="output JSON (default <run>/evaluation.json)")
+    p.add_argument("--other-simulator", action="store_true",
+                   help="measure a run trained on another simulator version on this code's (refused otherwise)")
     p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, ...")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_evaluate)
@@ -176,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pairs", type=int, help="imagined/real segment pairs (default: config/analysis.yaml, 1000)")
     p.add_argument("--config", help="analysis YAML instead of config/analysis.yaml")
     p.add_argument("--out", help="output JSON (default <run>/analysis.json)")
+    p.add_argument("--other-simulator", action="store_true",
+                   help="analyse a run trained on another simulator version on this code's (refused otherwise)")
     p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, ...")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_analyze)

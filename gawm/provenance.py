@@ -81,6 +81,24 @@ def simulator_version(backend: str) -> str:
     return f"sim-v{getattr(gawm.envs, 'SIMULATOR_VERSION', 1)}"
 
 
+def check_simulator(run: Path, backend: str, allow_other: bool = False) -> dict[str, Any]:
+    """The simulator this code would measure `run` on, against the one(s) its training sessions recorded:
+    {"simulator": "sim-v3", "trained_on": ["sim-v2"]}.
+
+    Why: a win rate or a GCI/GPE measured on another simulator version than the one the policy and world model
+    were trained on is a result about another game, and nothing downstream could tell. So `gawm evaluate`
+    and `gawm analyze` refuse it (ValueError) unless `allow_other` (their --other-simulator) says it is meant.
+    A run without provenance (trained before it was recorded) cannot be checked and passes."""
+    here = simulator_version(backend)
+    trained = sorted({s.get("simulator") for s in read_provenance(run)} - {None})
+    if trained and here not in trained and not allow_other:
+        commits = sorted({s.get("commit", "?")[:10] for s in read_provenance(run)})
+        raise ValueError(f"{run} was trained on {', '.join(trained)} (commit {', '.join(commits)}) but this code "
+                         f"simulates {here}: measure it with the code that trained it (git worktree add DIR "
+                         f"<commit>), or pass --other-simulator to measure it on {here} on purpose")
+    return {"simulator": here, "trained_on": trained}
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident set size so far, in MiB (Linux reports ru_maxrss in KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

@@ -58,6 +58,26 @@ def test_a_failing_session_records_its_error(tmp_path):
     assert s["outcome"] == "error: RuntimeError: boom"
 
 
+def test_evaluate_refuses_a_run_of_another_simulator_unless_asked(run, tmp_path, capsys):
+    """A run whose provenance says it trained on another simulator version is not measured on this one by
+    accident; --other-simulator measures it and the evaluation says on what, and what it trained on."""
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(run, other, ignore=shutil.ignore_patterns("evaluation.json"))
+    prov = json.loads((other / "provenance.json").read_text())
+    for s in prov["sessions"]:
+        s["simulator"] = "sim-v0"
+    (other / "provenance.json").write_text(json.dumps(prov))
+    args = ["evaluate", "--run", str(other), "--episodes", "2", "--envs", "2", "--no-progress"]
+    assert main(args) == 2
+    assert "was trained on sim-v0" in capsys.readouterr().err and not (other / "evaluation.json").exists()
+    assert main(args + ["--other-simulator"]) == 0
+    ev = json.loads((other / "evaluation.json").read_text())
+    assert ev["simulator"] == f"sim-v{SIMULATOR_VERSION}" and ev["trained_on"] == ["sim-v0"]
+    assert json.loads((run / "evaluation.json").read_text())["trained_on"] == [f"sim-v{SIMULATOR_VERSION}"]
+
+
 def test_parse_time_log(tmp_path):
     log = tmp_path / "time.log"
     log.write_text(TIME_LOG)
