@@ -162,23 +162,27 @@ def test_results_md_is_generated_from_the_archive_alone(run, tmp_path, capsys):
 
 def test_policy_agreement_section_reads_the_archived_analysis(tmp_path):
     """A run whose analysis.json has policy agreement gets its row (whole run and final.pt); runs without
-    one, or without analysis, add nothing."""
+    one, without analysis, or whose actor reads no observations (agreement "n/a: ..."), add nothing."""
     import json
 
     from gawm.report.archive import policy_agreement_markdown
 
-    with_pa, without = tmp_path / "a", tmp_path / "b"
-    with_pa.mkdir()
-    without.mkdir()
+    with_pa, without, features = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    for d in (with_pa, without, features):
+        d.mkdir()
+    na = "n/a: the actor reads world-model features in imagination and at execution"
+    (features / "analysis.json").write_text(json.dumps({"policy_agreement": na, "per_checkpoint": [
+        {"checkpoint": "/x/checkpoints/final.pt", "policy_agreement": na}]}))
     pa = {"agree_same_memory": 0.8, "agree_own_memory": 0.7, "kl_same_memory": 0.2, "kl_own_memory": 0.3,
           "decisions": 1234.0}
     (with_pa / "analysis.json").write_text(json.dumps({"policy_agreement": pa, "per_checkpoint": [
         {"checkpoint": "/x/checkpoints/final.pt", "policy_agreement": {**pa, "agree_same_memory": 0.5}}]}))
     runs = [{"method": "gawm", "map": "3s_vs_3z", "seed": 1, "path": with_pa},
-            {"method": "mamba", "map": "3s_vs_3z", "seed": 1, "path": without}]
+            {"method": "mamba", "map": "3s_vs_3z", "seed": 1, "path": without},
+            {"method": "gawm@actor_features", "map": "3s_vs_3z", "seed": 1, "path": features}]
     text = "\n".join(policy_agreement_markdown(runs))
     assert "| gawm | 3s_vs_3z | 1 | 1,234 | 80.0% | 70.0% | 0.200 / 0.300 | 50.0% / 70.0%, 0.200 |" in text
-    assert "mamba" not in text
+    assert "mamba" not in text and "actor_features" not in text
     assert policy_agreement_markdown(runs[1:]) == []
 
 

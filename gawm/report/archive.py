@@ -153,10 +153,11 @@ def policy_agreement_markdown(runs: list[dict[str, Any]]) -> list[str]:
             continue
         analysis = json.loads(path.read_text())
         total = analysis.get("policy_agreement")
-        if not total:
+        if not isinstance(total, dict):  # none, or "n/a: ..." for an actor that reads no observations
             continue
         final = next((c.get("policy_agreement") for c in analysis.get("per_checkpoint", [])
-                      if Path(str(c.get("checkpoint", ""))).name == "final.pt"), None) or {}
+                      if Path(str(c.get("checkpoint", ""))).name == "final.pt"), None)
+        final = final if isinstance(final, dict) else {}
         rows.append((r, total, final))
     if not rows:
         return []
