@@ -90,9 +90,10 @@ def check_simulator(run: Path, backend: str, allow_other: bool = False) -> dict[
     and `gawm analyze` refuse it (ValueError) unless `allow_other` (their --other-simulator) says it is meant.
     A run without provenance (trained before it was recorded) cannot be checked and passes."""
     here = simulator_version(backend)
-    trained = sorted({s.get("simulator") for s in read_provenance(run)} - {None})
+    sessions = read_provenance(run)
+    trained = sorted({s.get("simulator") for s in sessions} - {None})
     if trained and here not in trained and not allow_other:
-        commits = sorted({s.get("commit", "?")[:10] for s in read_provenance(run)})
+        commits = sorted({s.get("commit", "?")[:10] for s in sessions})
         raise ValueError(f"{run} was trained on {', '.join(trained)} (commit {', '.join(commits)}) but this code "
                          f"simulates {here}: measure it with the code that trained it (git worktree add DIR "
                          f"<commit>), or pass --other-simulator to measure it on {here} on purpose")

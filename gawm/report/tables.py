@@ -116,7 +116,7 @@ def head_to_head(ours: pd.DataFrame, metric: str = "win_rate", reference: str = 
         ref = here.loc[here["method"] == reference, metric]
         if ref.empty:
             continue
-        here = _at_steps(here, set(here.loc[here["method"] == reference, "steps"]) if "steps" in here else None)
+        here = _at_steps(here, here[here["method"] == reference])
         present = set(here["method"]) - {reference}
         for method in [m for m in METHOD_ORDER if m in present] + sorted(present - set(METHOD_ORDER)):
             other = here.loc[here["method"] == method, metric]
@@ -172,10 +172,8 @@ def ablation(ours: pd.DataFrame, configs: dict[tuple[str, str, int], dict[str, o
                 continue
             var_rows = here[here["method"] == name]
             # the method's own config at the variant's budget: "MAPPO", or "MAPPO [1000k]" off the paper's budget
-            defaults = {m for m in set(here["method"]) if split_method_label(m)[0] == base
-                        and (split_method_label(m)[1] is None or is_budget_only(split_method_label(m)[1]))}
-            base_rows = _at_steps(here[here["method"].isin(defaults)],
-                                  set(var_rows["steps"]) if "steps" in var_rows else None)
+            defaults = {m for m in set(here["method"]) if _default_of(m) == base}
+            base_rows = _at_steps(here[here["method"].isin(defaults)], var_rows)
             if base_rows.empty:
                 continue
             base_cfgs = [configs.get((m, map_name, int(sd)), {}) for m, sd in zip(base_rows["method"], base_rows["seed"])]
@@ -193,11 +191,17 @@ def ablation(ours: pd.DataFrame, configs: dict[tuple[str, str, int], dict[str, o
                                        "base_std", "n", "mean", "std", "diff", "p_value", "p_note"])
 
 
-def _at_steps(runs: pd.DataFrame, steps: set | None) -> pd.DataFrame:
-    """The rows of `runs` whose real-step budget is in `steps` (all of them where steps are not known)."""
-    if steps is None or "steps" not in runs:
+def _at_steps(runs: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `runs` at a real-step budget one of `like`'s rows has (all of them where steps are not known)."""
+    if "steps" not in runs:
         return runs
-    return runs[runs["steps"].isin(steps)]
+    return runs[runs["steps"].isin(set(like["steps"]))]
+
+
+def _default_of(label: str) -> str | None:
+    """The method whose own config `label` runs ("MAPPO" for "MAPPO" and "MAPPO [1000k]"), None for a variant."""
+    base, variant = split_method_label(label)
+    return base if variant is None or is_budget_only(variant) else None
 
 
 def ablation_markdown(df: pd.DataFrame) -> str:
