@@ -212,7 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--note", help="free text kept with the provenance (e.g. why the run was made)")
     p.add_argument("--force", action="store_true", help="replace an archived run of the same method/map/seed")
     p.add_argument("--variant", help="a run made with a config other than the method's own (e.g. cpu): archived "
-                                     "as <method>@<variant>, its own column in the tables")
+                                     "as <method>@<variant>, its own column in the tables; a change stacked on another "
+                                     "variant joins them with '+' (cpu+survival_weight) and is ablated against it")
     p.add_argument("--simulator", help="simulator of a run trained before provenance was recorded (e.g. sim-v2)")
     p.set_defaults(func=_cmd_archive)
     p = sub.add_parser("results", help="regenerate RESULTS.md (runs, Tables 1-3, Figs. 3-5) from the archive")

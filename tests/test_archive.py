@@ -205,3 +205,8 @@ def test_a_variant_is_archived_beside_the_default_and_tabled_as_its_own_column(r
     assert "| MAPPO |" in header and "| MAPPO [cpu] |" in header
     with pytest.raises(ValueError, match="--variant"):
         archive_run(run, archive, variant="CPU overlay")
+    stacked = archive_run(run, archive, variant="cpu+survival_weight")  # a change stacked on the cpu overlay
+    assert stacked.parent.parent.name == f"mappo@cpu+survival_weight~sim-v{SIMULATOR_VERSION}"
+    for bad in ("cpu+", "+cpu", "cpu++x"):
+        with pytest.raises(ValueError, match="--variant"):
+            archive_run(run, archive, variant=bad)

@@ -359,6 +359,33 @@ def test_runs_at_other_budgets_are_compared_only_with_runs_at_the_same_budget():
     assert list(head_to_head(ours)["method"]) == ["MAPPO"]
 
 
+def test_a_stacked_variant_is_compared_with_the_variant_it_changes():
+    """MAMBA [cpu+survival_weight] (80, 90) against MAMBA [cpu] (50, 60), never against MAMBA's own config
+    (10, 20); the row names MAMBA [cpu] as what it changes; GAWM [survival_weight] still against GAWM;
+    reference_variant strips the budget and the last part only."""
+    from gawm.report.runs import reference_variant
+    from gawm.report.tables import ablation
+
+    assert reference_variant("cpu+survival_weight") == "cpu" and reference_variant("a+b+c-1000k") == "a+b"
+    assert reference_variant("survival_weight") is None and reference_variant("ep15-1000k") is None
+    assert reference_variant(None) is None and reference_variant("1000k") is None
+    rows = [("MAMBA", 10.0), ("MAMBA", 20.0), ("MAMBA [cpu]", 50.0), ("MAMBA [cpu]", 60.0),
+            ("MAMBA [cpu+survival_weight]", 80.0), ("MAMBA [cpu+survival_weight]", 90.0),
+            ("GAWM", 20.0), ("GAWM", 30.0), ("GAWM [survival_weight]", 70.0), ("GAWM [survival_weight]", 80.0)]
+    ours = pd.DataFrame([{"method": m, "map": "3s_vs_3z", "seed": 1 + i % 2, "win_rate": w, "steps": 50000}
+                         for i, (m, w) in enumerate(rows)])
+    sizes = {"MAMBA": 256}
+    configs = {(m, "3s_vs_3z", 1 + i % 2): {"world_model": {"hidden_dim": sizes.get(m, 128)},
+                                            "imagination": {"survival_weight": "survival" in m}}
+               for i, (m, _) in enumerate(rows)}
+    df = ablation(ours, configs).set_index("variant")
+    assert df.loc["cpu+survival_weight", "method"] == "MAMBA [cpu]"
+    assert (df.loc["cpu+survival_weight", "base_mean"], df.loc["cpu+survival_weight", "diff"]) == (55.0, 30.0)
+    assert df.loc["cpu+survival_weight", "changes"] == "imagination.survival_weight: False -> True"
+    assert df.loc["cpu", "method"] == "MAMBA" and df.loc["cpu", "changes"] == "world_model.hidden_dim: 256 -> 128"
+    assert (df.loc["survival_weight", "method"], df.loc["survival_weight", "diff"]) == ("GAWM", 50.0)
+
+
 def test_runs_of_different_simulators_are_never_pooled(tmp_path):
     """GAWM on 3s_vs_3z: seeds 1-2 on sim-v2 at 10%, seeds 3-4 on sim-v3 at 90%. One table set per simulator,
     each with its own two seeds (a pooled cell would read 50.0); figures likewise per simulator; a root of one

@@ -70,8 +70,9 @@ def archive_run(run: Path, archive: Path = ARCHIVE_ROOT, time_log: Path | None =
     run = Path(run)
     if not run.is_dir():
         raise ValueError(f"run directory {run} does not exist")
-    if variant is not None and not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", variant):
-        raise ValueError(f"--variant {variant!r}: use lower-case letters, digits, '-' and '_'")
+    if variant is not None and not re.fullmatch(r"[a-z0-9][a-z0-9_-]*(\+[a-z0-9][a-z0-9_-]*)*", variant):
+        raise ValueError(f"--variant {variant!r}: use lower-case letters, digits, '-' and '_', and '+' between "
+                         "the parts of a change stacked on another variant (cpu+survival_weight)")
     method, map_name, seed, steps = _run_identity(run)
     variant = budget_variant(variant, map_name, steps)
     missing = [f for f in REQUIRED_FILES if not (run / f).exists()]

@@ -21,7 +21,7 @@ from gawm.runs import read_run_config, read_run_json
 
 __all__ = ["DISPLAY", "METHOD_ORDER", "MAP_ORDER", "run_dirs", "run_simulator", "simulator_of", "simulators", "load_run_results",
            "load_run_configs", "load_curves", "load_published", "method_label", "split_method_label", "PUBLISHED_DIR",
-           "paper_steps", "budget_tag", "budget_variant", "is_budget_only"]
+           "paper_steps", "budget_tag", "budget_variant", "is_budget_only", "without_budget", "reference_variant"]
 
 MAP_ORDER = list(MAP_NAMES)  # the paper's order (Table 1), as gawm.envs.maps lists them
 # the paper's Tables 1-3 as CSV, shipped with the package so `gawm table` works from any directory
@@ -71,6 +71,23 @@ def is_budget_only(variant: str | None) -> bool:
     budget."""
     m = _BUDGET.match(variant or "")
     return bool(m) and m["variant"] is None
+
+
+def without_budget(variant: str | None) -> str | None:
+    """The configuration part of a variant: "ep15" for "ep15-1000k", None for "1000k" (the method's own config)."""
+    m = _BUDGET.match(variant or "")
+    return m["variant"] if m else variant
+
+
+def reference_variant(variant: str | None) -> str | None:
+    """The configuration a variant is one change away from, budget aside: "cpu" for "cpu+survival_weight" (a
+    change stacked on the cpu overlay, parts joined by '+'), None (the method's own config) for a one-part
+    variant such as "survival_weight" or "ep15-1000k".
+
+    Why: a knob tried on a baseline that only runs under an overlay (MAMBA [cpu]) must be compared with that
+    overlay's runs, not with the method's own config, which may have no runs at all."""
+    own = without_budget(variant)
+    return own.rsplit("+", 1)[0] if own and "+" in own else None
 
 
 def run_dirs(root: Path, simulator: str | None = None) -> list[Path]:

@@ -22,7 +22,8 @@ import pandas as pd
 from gawm.drift import config_changes
 from gawm.io import atomic_write_bytes
 from gawm.report.runs import (MAP_ORDER, METHOD_ORDER, load_published, load_run_configs, load_run_results,
-                              is_budget_only, simulators, split_method_label)
+                              is_budget_only, method_label, reference_variant, simulators, split_method_label,
+                              without_budget)
 from gawm.report.stats import seeds_from_summary, stratified_bootstrap_ci, welch_test
 
 PUBLISHED_SEEDS = 3
@@ -155,11 +156,14 @@ def learning_changes(default: dict[str, object], variant: dict[str, object]) -> 
 
 def ablation(ours: pd.DataFrame, configs: dict[tuple[str, str, int], dict[str, object]],
              metric: str = "win_rate") -> pd.DataFrame:
-    """Per map, every archived variant ("GAWM [x]") against its own method's default runs on our seeds:
+    """Per map, every archived variant ("GAWM [x]") against the runs of the config it changes on our seeds:
     means, sample stds, seeds, the difference variant - default, a two-sided Welch p, and what the variant
     changes, read from the archived configs (first seed of each side; `consistent` is False where the
-    variant's seeds or the default's seeds do not share one learning config). The default runs are those at
-    the variant's real-step budget ("MAPPO [ep15-1000k]" against "MAPPO [1000k]"; report.runs.budget_variant).
+    variant's seeds or the default's seeds do not share one learning config). The config it changes is the
+    method's own for a one-part variant and the variant before its last '+' part for a stacked one
+    ("MAMBA [cpu+survival_weight]" against "MAMBA [cpu]"; report.runs.reference_variant), in the `method`
+    column; its runs are those at the variant's real-step budget ("MAPPO [ep15-1000k]" against
+    "MAPPO [1000k]"; report.runs.budget_variant).
 
     Why: issue 16 asks which change moves GAWM and by how much; a row says it from the runs alone."""
     scored = ours.dropna(subset=[metric])
@@ -171,8 +175,10 @@ def ablation(ours: pd.DataFrame, configs: dict[tuple[str, str, int], dict[str, o
             if variant is None or is_budget_only(variant):
                 continue
             var_rows = here[here["method"] == name]
-            # the method's own config at the variant's budget: "MAPPO", or "MAPPO [1000k]" off the paper's budget
-            defaults = {m for m in set(here["method"]) if _default_of(m) == base}
+            # the config the variant changes, at the variant's budget: "MAPPO" (or "MAPPO [1000k]" off the
+            # paper's budget) for a one-part variant, "MAMBA [cpu]" for "MAMBA [cpu+survival_weight]"
+            ref = reference_variant(variant)
+            defaults = {m for m in set(here["method"]) if _config_of(m) == (base, ref)}
             base_rows = _at_steps(here[here["method"].isin(defaults)], var_rows)
             if base_rows.empty:
                 continue
@@ -182,7 +188,7 @@ def ablation(ours: pd.DataFrame, configs: dict[tuple[str, str, int], dict[str, o
             same_base = {learning_changes(base_cfgs[0], c) for c in base_cfgs} == {""}
             b, v = base_rows[metric], var_rows[metric]
             p, note = welch_test(v.mean(), v.std(ddof=1), len(v), b.mean(), b.std(ddof=1), len(b))
-            rows.append({"map": map_name, "method": base, "variant": variant,
+            rows.append({"map": map_name, "method": method_label(base, ref), "variant": variant,
                          "changes": sorted(changes)[0], "consistent": len(changes) == 1 and same_base,
                          "base_n": len(b), "base_mean": b.mean(), "base_std": b.std(ddof=1), "n": len(v),
                          "mean": v.mean(), "std": v.std(ddof=1), "diff": v.mean() - b.mean(), "p_value": p,
@@ -198,18 +204,21 @@ def _at_steps(runs: pd.DataFrame, like: pd.DataFrame) -> pd.DataFrame:
     return runs[runs["steps"].isin(set(like["steps"]))]
 
 
-def _default_of(label: str) -> str | None:
-    """The method whose own config `label` runs ("MAPPO" for "MAPPO" and "MAPPO [1000k]"), None for a variant."""
+def _config_of(label: str) -> tuple[str, str | None]:
+    """(method, configuration variant) a label runs, budget aside: ("MAPPO", None) for "MAPPO" and
+    "MAPPO [1000k]", ("MAMBA", "cpu") for "MAMBA [cpu]"."""
     base, variant = split_method_label(label)
-    return base if variant is None or is_budget_only(variant) else None
+    return base, without_budget(variant)
 
 
 def ablation_markdown(df: pd.DataFrame) -> str:
-    lines = ["## Ablations: each variant against its method's default on our seeds", "",
-             "Win rate (%) mean(std) over our seeds; Δ = variant - default; two-sided Welch p. \"changes\" is read "
+    lines = ["## Ablations: each variant against the config it changes, on our seeds", "",
+             "Win rate (%) mean(std) over our seeds; Δ = variant - default; two-sided Welch p. The default is the "
+             "`method` column: the method's own config, or for a change stacked on another variant "
+             "(`cpu+survival_weight`) that variant. \"changes\" is read "
              "from the archived configs (settings that only change how a run is executed are left out).", ""]
     if df.empty:
-        return "\n".join(lines + ["No map has runs of a variant and of its method's default yet."]) + "\n"
+        return "\n".join(lines + ["No map has runs of a variant and of the config it changes yet."]) + "\n"
     lines += ["| map | method | variant | changes | default [seeds] | variant [seeds] | Δ | p |",
               "|---|---|---|---|---:|---:|---:|---:|"]
     for r in df.itertuples():
@@ -281,7 +290,7 @@ def to_markdown(df: pd.DataFrame, spec: TableSpec, agg: pd.DataFrame | None) -> 
 
 def write_tables(root: Path, published_dir: Path | None, out: Path) -> dict[str, Path]:
     """Write table{1,2,3}_*.csv and .md (and Table 1's aggregate, table1_win_rates_iqm.csv, GAWM head to head
-    against each method on our seeds, table1_head_to_head, and each variant against its method's default,
+    against each method on our seeds, table1_head_to_head, and each variant against the config it changes,
     table1_ablation) under `out`; returns {stem: markdown path}.
 
     Runs of different simulators are never pooled: where `root` holds several (gawm.report.runs.simulators),
