@@ -287,6 +287,27 @@ def test_every_method_and_variant_in_a_figure_has_its_own_colour():
     assert style["GAWM [x]"][1:] == (plots.STYLES["GAWM"], plots.MARKERS["GAWM"])
 
 
+@pytest.mark.parametrize("n_maps", [1, 2])
+def test_the_legend_of_long_variant_names_stays_inside_the_figure(n_maps):
+    """Thirteen curves, some named like stacked variants (40 characters): every legend entry is drawn inside the
+    figure (with four entries a line, as for short names, the outer columns fell off both edges)."""
+    import matplotlib.pyplot as plt
+
+    import gawm.report.plots as plots
+
+    methods = ["GAWM", "GAWM*", "MAMBA [cpu]", "MAMBA [cpu+survival_weight]"] + \
+        [f"GAWM [no_survival_weight+variant_{i:02d}]" for i in range(9)]
+    maps = ["3s_vs_3z", "2s_vs_1sc"][:n_maps]
+    df = pd.DataFrame([{"method": m, "map": mp, "seed": 1, "step": st, "value": 0.5}
+                       for m in methods for mp in maps for st in (0, 1000)])
+    fig = plots._panels(df, methods, "step", "steps", "win rate", "t")
+    fig.canvas.draw()
+    box = fig.bbox
+    legend = fig.legends[0].get_window_extent()
+    assert box.x0 - 1 <= legend.x0 and legend.x1 <= box.x1 + 1 and legend.y0 >= box.y0 - 1
+    plt.close(fig)
+
+
 def test_head_to_head_compares_gawm_with_each_method_on_our_seeds(tmp_path):
     """GAWM 90, 95, 100 against MAMBA 50, 60, 70 on one map: Welch's p as scipy computes it from the seeds; a
     method with a single seed gets n/a and its note; maps without GAWM give no row."""

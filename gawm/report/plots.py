@@ -129,7 +129,10 @@ def _panels(df: pd.DataFrame, methods: list[str], x: str, xlabel: str, ylabel: s
     separated = False
     with plt.rc_context(FONT):
         xlabel = textwrap.fill(xlabel, int(14 * width), break_on_hyphens=False)  # one x label for all panels
-        per_row = 4 if cols > 1 else 2  # legend entries of ~30 characters that fit on one line of the figure
+        # legend entries per line: as many of the longest label (~0.06 in a character at 7 pt, plus its line
+        # sample) as fit the figure's width, at most 4 (2 for one panel); stacked variant names run to 40 characters
+        longest = max(len(LEGEND.get(m, m)) for m in methods)
+        per_row = max(1, min(4 if cols > 1 else 2, int(width // (0.06 * longest + 0.45))))
         legend_rows = max(1, -(-len(methods) // per_row))
         bottom = 0.2 * legend_rows + 0.13 * (xlabel.count("\n") + 1) + 0.1  # inches: legend, x label, gaps
         seed_lines = {m: textwrap.fill("seeds: " + ", ".join(f"{k} {seeds[(m, k)]}" for k in methods
