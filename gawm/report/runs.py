@@ -69,8 +69,7 @@ def budget_variant(variant: str | None, map_name: str, steps: int) -> str | None
 def is_budget_only(variant: str | None) -> bool:
     """True for a variant that names only a budget ("1000k", "400steps"): the method's own config at another
     budget."""
-    m = _BUDGET.match(variant or "")
-    return bool(m) and m["variant"] is None
+    return variant is not None and without_budget(variant) is None
 
 
 def without_budget(variant: str | None) -> str | None:
